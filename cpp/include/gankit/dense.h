@@ -1,0 +1,24 @@
+// The dense (fully connected) layer, forward and backward over flat row-major buffers.
+//
+//   x: (batch, fan_in)    w: (fan_in, fan_out)    b: (fan_out)    y: (batch, fan_out)
+//   forward:  y = act(x w + b)                 (bias and activation fused into the GEMM)
+//   backward: d_z = d_y * act'(y)              (from the output y; see activation.h)
+//             d_b = sum over rows of d_z,  d_w = xᵀ d_z,  d_x = d_z wᵀ
+#pragma once
+#include <cstdint>
+
+#include "gankit/activation.h"
+
+namespace gankit {
+
+void dense_forward(const float* x, const float* w, const float* b, float* y, std::int64_t batch,
+                   std::int64_t fan_in, std::int64_t fan_out, Activation act, float slope);
+
+// d_y is overwritten with d_z (the gradient before the activation) to save a buffer.
+// Pass d_w = d_b = nullptr to skip parameter gradients (the discriminator during the
+// generator step) and d_x = nullptr to skip the input gradient (a network's first layer).
+void dense_backward(const float* x, const float* w, const float* y, float* d_y, float* d_w,
+                    float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
+                    std::int64_t fan_out, Activation act, float slope);
+
+}  // namespace gankit

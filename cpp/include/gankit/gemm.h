@@ -1,0 +1,64 @@
+// Single-precision GEMM: C = op(A) op(B) (+ C), with an optional fused epilogue.
+//
+// BLIS structure: gemm.cpp holds the framework (cache blocking over NC/KC/MC, packing
+// of A into MR-row and B into NR-column micro-panels, the jr/ir loops, OpenMP over
+// independent output tiles); each ISA supplies only a micro-kernel (ukernel_*.cpp),
+// registered once at start-up by a CPU check. gemm_reference.cpp is the naive kernel
+// kept beside it for tests.
+//
+// Determinism: every element of C is accumulated by exactly one thread, in the same
+// order (over KC blocks in sequence), whatever the thread count, so results are
+// bitwise identical for any number of threads.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gankit/activation.h"
+
+namespace gankit {
+
+// A strided read-only matrix view: element (i, j) is data[i * row_stride + j * col_stride].
+// A transposed operand is the same memory with the strides swapped.
+struct MatrixView {
+  const float* data;
+  std::int64_t rows;
+  std::int64_t cols;
+  std::int64_t row_stride;
+  std::int64_t col_stride;
+};
+
+inline MatrixView row_major(const float* data, std::int64_t rows, std::int64_t cols) {
+  return MatrixView{data, rows, cols, cols, 1};
+}
+inline MatrixView transposed(const MatrixView& m) {
+  return MatrixView{m.data, m.cols, m.rows, m.col_stride, m.row_stride};
+}
+
+// Applied to every element of C after its final accumulation: C = act(C + bias).
+struct GemmEpilogue {
+  const float* bias = nullptr;   // length N (per column of C), or null
+  Activation activation = Activation::identity;
+  float slope = 0.2f;
+};
+
+// C (M x N, row-major, leading dimension ldc) = A (M x K) B (K x N), or += when
+// accumulate is true; the epilogue (if given) is applied last. K may be 0 (C = 0,
+// or unchanged when accumulating, then the epilogue).
+void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
+          bool accumulate, const GemmEpilogue* epilogue = nullptr);
+
+// The naive triple loop, accumulated in double: the reference for tests.
+void gemm_reference(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
+                    bool accumulate, const GemmEpilogue* epilogue = nullptr);
+
+// Micro-kernel registry. "generic" (portable C++), "avx2" (AVX2+FMA), "avx512" (AVX-512F).
+std::string gemm_kernel_name();                     // the one in use
+std::vector<std::string> gemm_available_kernels();  // those this CPU can run
+void gemm_select_kernel(const std::string& name);   // throws std::invalid_argument
+
+// The machine's single-core float32 FMA peak in GFLOP/s, measured by a register-only
+// FMA loop with the widest kernel available (used to report a fraction of peak).
+double measure_fma_peak_gflops(double seconds);
+
+}  // namespace gankit

@@ -1,0 +1,35 @@
+// build_info, threads and the allocation counter.
+#include <pybind11/stl.h>
+
+#include "bindings.h"
+#include "gankit/aligned_buffer.h"
+#include "gankit/build_info.h"
+#include "gankit/gemm.h"
+#include "gankit/threads.h"
+
+namespace py = pybind11;
+
+namespace gankit_py {
+
+void bind_build_info(py::module_& m) {
+  m.def("build_info", [] {
+    const gankit::BuildInfo info = gankit::build_info();
+    py::dict d;
+    d["version"] = info.version;
+    d["compiler"] = info.compiler;
+    d["kernel"] = info.gemm_kernel;
+    d["available_kernels"] = gankit::gemm_available_kernels();
+    d["openmp"] = info.openmp;
+    d["num_threads"] = info.num_threads;
+    return d;
+  });
+  m.def("num_threads", &gankit::num_threads);
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) throw py::value_error("n: expected a positive number of threads, got " + std::to_string(n));
+    gankit::set_num_threads(n);
+  }, py::arg("n"));
+  m.def("allocation_count", &gankit::allocation_count,
+        "Buffers the core has allocated so far (a steady-state step adds none).");
+}
+
+}  // namespace gankit_py

@@ -1,0 +1,140 @@
+// gankit._core.Mlp: the network, with parameters, gradients and optimizer state as
+// zero-copy NumPy views of C++ memory. Each view holds a reference to the network,
+// so the memory outlives the Python wrapper that created it.
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "array_args.h"
+#include "bindings.h"
+#include "gankit/busy_guard.h"
+#include "gankit/mlp.h"
+
+namespace py = pybind11;
+using gankit::Mlp;
+using MlpPtr = std::shared_ptr<Mlp>;
+
+namespace gankit_py {
+
+namespace {
+
+// A view of `count` floats at `data` shaped `shape`, owned by `owner`.
+py::array_t<float> view(const MlpPtr& owner, float* data, std::vector<py::ssize_t> shape) {
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = sizeof(float);
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return py::array_t<float>(shape, strides, data, py::cast(owner));
+}
+
+// [(W, b), ...] views into one of the network's parameter-shaped buffers.
+py::list layer_views(const MlpPtr& net, float* base) {
+  py::list out;
+  for (const gankit::DenseLayerSpec& layer : net->layers()) {
+    out.append(py::make_tuple(view(net, base + layer.w_offset, {layer.fan_in, layer.fan_out}),
+                              view(net, base + layer.b_offset, {layer.fan_out})));
+  }
+  return out;
+}
+
+void configure_optimizer(Mlp& net, const std::string& kind, float lr, float beta1, float beta2,
+                         float eps, float weight_decay, float momentum) {
+  gankit::OptimizerConfig config;
+  if (kind == "adam") config.kind = gankit::OptimizerKind::adam;
+  else if (kind == "sgd") config.kind = gankit::OptimizerKind::sgd;
+  else throw py::value_error("optimizer: expected 'adam' or 'sgd', got '" + kind + "'");
+  config.lr = lr;
+  config.beta1 = beta1;
+  config.beta2 = beta2;
+  config.eps = eps;
+  config.weight_decay = weight_decay;
+  config.momentum = momentum;
+  gankit::BusyGuard guard(net.busy_flag(), "the network");
+  net.configure_optimizer(config);
+}
+
+FloatArray forward(Mlp& net, py::handle x_obj) {
+  FloatArray x = as_matrix(x_obj, "x", net.input_dim());
+  const std::int64_t batch = x.shape(0);
+  FloatArray y = new_matrix(batch, net.output_dim());
+  float* y_data = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    gankit::BusyGuard guard(net.busy_flag(), "the network");
+    const float* out = net.forward(x.data(), batch);
+    std::copy_n(out, batch * net.output_dim(), y_data);
+  }
+  return y;
+}
+
+// Forward and backward on one batch: fills the parameter gradients and returns the
+// gradient w.r.t. the input, for d(loss)/d(output) = d_output.
+FloatArray forward_backward(Mlp& net, py::handle x_obj, py::handle d_output_obj) {
+  FloatArray x = as_matrix(x_obj, "x", net.input_dim());
+  const std::int64_t batch = x.shape(0);
+  FloatArray d_output = as_matrix(d_output_obj, "d_output", net.output_dim());
+  if (d_output.shape(0) != batch)
+    throw py::value_error("d_output: expected " + std::to_string(batch) + " rows like x, got " +
+                          std::to_string(d_output.shape(0)));
+  FloatArray d_input = new_matrix(batch, net.input_dim());
+  float* d_input_data = d_input.mutable_data();
+  {
+    py::gil_scoped_release release;
+    gankit::BusyGuard guard(net.busy_flag(), "the network");
+    net.forward(x.data(), batch);
+    net.backward(d_output.data(), /*want_param_grads=*/true, d_input_data);
+  }
+  return d_input;
+}
+
+}  // namespace
+
+void bind_mlp(py::module_& m) {
+  py::class_<Mlp, MlpPtr>(m, "Mlp")
+      .def(py::init([](const std::vector<std::int64_t>& sizes, const std::string& hidden,
+                       const std::string& output, float slope) {
+             return std::make_shared<Mlp>(sizes, gankit::activation_from_name(hidden),
+                                          gankit::activation_from_name(output), slope);
+           }),
+           py::arg("sizes"), py::arg("hidden") = "leaky_relu", py::arg("output") = "identity",
+           py::arg("slope") = 0.2f)
+      .def_property_readonly("sizes", &Mlp::sizes)
+      .def_property_readonly("hidden_activation",
+                             [](const Mlp& n) { return gankit::activation_name(n.hidden_activation()); })
+      .def_property_readonly("output_activation",
+                             [](const Mlp& n) { return gankit::activation_name(n.output_activation()); })
+      .def_property_readonly("slope", &Mlp::slope)
+      .def_property_readonly("num_params", &Mlp::num_params)
+      .def_property_readonly("params",
+                             [](const MlpPtr& n) { return view(n, n->params(), {n->num_params()}); })
+      .def_property_readonly("grads",
+                             [](const MlpPtr& n) { return view(n, n->grads(), {n->num_params()}); })
+      .def_property_readonly("optimizer_state", [](const MlpPtr& n) {
+        const std::int64_t per_param = n->optimizer_state_size() / std::max<std::int64_t>(1, n->num_params());
+        return view(n, n->optimizer_state(), {per_param, n->num_params()});
+      })
+      .def("param_views", [](const MlpPtr& n) { return layer_views(n, n->params()); })
+      .def("grad_views", [](const MlpPtr& n) { return layer_views(n, n->grads()); })
+      .def("init_glorot", [](Mlp& n, std::uint64_t seed) {
+        gankit::BusyGuard guard(n.busy_flag(), "the network");
+        n.init_glorot(seed);
+      }, py::arg("seed"))
+      .def("configure_optimizer", &configure_optimizer, py::arg("kind"), py::arg("lr"),
+           py::arg("beta1") = 0.5f, py::arg("beta2") = 0.999f, py::arg("eps") = 1e-8f,
+           py::arg("weight_decay") = 0.0f, py::arg("momentum") = 0.0f)
+      .def_property_readonly("optimizer_kind", [](const Mlp& n) {
+        return n.optimizer().kind == gankit::OptimizerKind::adam ? "adam" : "sgd";
+      })
+      .def_property("optimizer_step", &Mlp::optimizer_step, &Mlp::set_optimizer_step)
+      .def("optimizer_update", [](Mlp& n) {
+        py::gil_scoped_release release;
+        gankit::BusyGuard guard(n.busy_flag(), "the network");
+        n.optimizer_update();
+      })
+      .def("forward", &forward, py::arg("x"))
+      .def("forward_backward", &forward_backward, py::arg("x"), py::arg("d_output"));
+}
+
+}  // namespace gankit_py

@@ -1,0 +1,34 @@
+"""gankit: a CPU GAN toolkit whose hot paths are C++ with SIMD and OpenMP.
+
+    import gankit as gk
+    G = gk.MLP([2, 128, 128, 2], output="tanh")
+    D = gk.MLP([2, 128, 128, 1])
+    gan = gk.GAN(G, D, g_loss="non_saturating", seed=0)
+    gan.d_step(x_real); gan.g_step(batch_size=256)
+"""
+from . import _core
+from ._core import ConcurrentUseError
+from .gan import GAN, DStepResult, GStepResult
+from .nn import MLP
+from .optim import SGD, Adam
+
+__version__ = "0.1.0"
+
+
+def build_info() -> dict:
+    """Compiler, GEMM micro-kernel in use, OpenMP and thread count of the core."""
+    return dict(_core.build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for every kernel of the core (default: OMP_NUM_THREADS, else all cores)."""
+    from ._validation import integer
+    _core.set_num_threads(integer(n, "n", low=1))
+
+
+def get_num_threads() -> int:
+    return int(_core.num_threads())
+
+
+__all__ = ["GAN", "MLP", "Adam", "SGD", "DStepResult", "GStepResult", "ConcurrentUseError",
+           "build_info", "set_num_threads", "get_num_threads", "__version__"]

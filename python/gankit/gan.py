@@ -1,0 +1,148 @@
+"""The GAN: a generator and a discriminator MLP joined in C++ (cpp/src/gan.cpp).
+
+Each d_step/g_step is one call into the core (forward, backward and update, GIL
+released); this class only checks arguments and names the results."""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from . import _core
+from . import _validation as check
+from .nn import MLP
+from .optim import SGD, Adam
+
+G_LOSSES = ("non_saturating", "minimax")
+NOISES = ("normal", "uniform")
+
+
+class DStepResult(NamedTuple):
+    """One discriminator update: its loss, mean D(x) on the real batch, mean D(G(z))."""
+    d_loss: float
+    d_real: float
+    d_fake: float
+
+
+class GStepResult(NamedTuple):
+    """One generator update: its loss and mean D(G(z)) (before the update)."""
+    g_loss: float
+    d_fake: float
+
+
+class GAN:
+    """A generator G (noise -> data) and a discriminator D (data -> logit of P(real | x)).
+
+    g_loss: "non_saturating" (minimise -log D(G(z))) or "minimax" (minimise
+    log(1 - D(G(z))), the original objective). D's loss is always the binary
+    cross-entropy of real vs fake. noise: "normal" (N(0, 1)) or "uniform" ([-1, 1)).
+    seed: makes the run reproducible: it seeds the noise and initialises every network
+    that was not given its own seed or weights.
+    """
+
+    def __init__(self, G: MLP, D: MLP, noise_dim: Optional[int] = None,
+                 g_loss: str = "non_saturating", d_optimizer=None, g_optimizer=None,
+                 noise: str = "normal", seed: Optional[int] = 0):
+        if not isinstance(G, MLP):
+            raise TypeError(f"G: expected a gankit.MLP, got {type(G).__name__}")
+        if not isinstance(D, MLP):
+            raise TypeError(f"D: expected a gankit.MLP, got {type(D).__name__}")
+        if G is D:
+            raise ValueError("G and D: expected two different networks, got the same MLP twice")
+        if noise_dim is None:
+            noise_dim = G.sizes[0]
+        noise_dim = check.integer(noise_dim, "noise_dim", low=1)
+        if noise_dim != G.sizes[0]:
+            raise ValueError(f"noise_dim: expected the generator's input size {G.sizes[0]}, got {noise_dim}")
+        if G.sizes[-1] != D.sizes[0]:
+            raise ValueError(f"G and D: the generator's output size {G.sizes[-1]} must equal "
+                             f"the discriminator's input size {D.sizes[0]}")
+        if D.sizes[-1] != 1:
+            raise ValueError(f"D: expected a discriminator with one output (a logit), got {D.sizes[-1]} outputs")
+        g_loss = check.choice(g_loss, "g_loss", G_LOSSES)
+        noise = check.choice(noise, "noise", NOISES)
+        self.d_optimizer = _optimizer(d_optimizer, "d_optimizer")
+        self.g_optimizer = _optimizer(g_optimizer, "g_optimizer")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**63)
+        self.seed = check.seed(seed)
+
+        # Independent streams for G's weights, D's weights and the noise.
+        g_seed, d_seed, noise_seed = np.random.SeedSequence(self.seed).generate_state(3, np.uint64)
+        if not G._weights_given:
+            G._net.init_glorot(int(g_seed))
+        if not D._weights_given:
+            D._net.init_glorot(int(d_seed))
+        self.G, self.D = G, D
+        self.d_optimizer._configure(D._net)
+        self.g_optimizer._configure(G._net)
+        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, int(noise_seed))
+
+    # -- description -----------------------------------------------------------
+    @property
+    def noise_dim(self) -> int:
+        return int(self._gan.noise_dim)
+
+    @property
+    def data_dim(self) -> int:
+        return int(self._gan.data_dim)
+
+    @property
+    def g_loss(self) -> str:
+        return self._gan.g_loss
+
+    @property
+    def noise_kind(self) -> str:
+        return self._gan.noise_kind
+
+    def __repr__(self) -> str:
+        return (f"GAN(G={self.G!r}, D={self.D!r}, g_loss={self.g_loss!r}, "
+                f"noise={self.noise_kind!r}, seed={self.seed})")
+
+    # -- training steps ----------------------------------------------------------
+    def d_step(self, x_real, z=None) -> DStepResult:
+        """One discriminator update on a real batch x_real (n, data_dim) and fakes G(z).
+
+        z: noise of shape (m, noise_dim); None draws len(x_real) rows from the GAN's RNG."""
+        n_fake = _rows(x_real) if z is None else 0
+        return DStepResult(*self._gan.d_step(x_real, z, n_fake))
+
+    def g_step(self, z=None, batch_size: Optional[int] = None) -> GStepResult:
+        """One generator update on noise z (n, noise_dim), or on batch_size rows drawn
+        from the GAN's RNG when z is None."""
+        if z is None:
+            if batch_size is None:
+                raise ValueError("g_step: expected noise z or a batch_size, got neither")
+            batch_size = check.integer(batch_size, "batch_size", low=1)
+        elif batch_size is not None:
+            raise ValueError("g_step: expected noise z or a batch_size, got both")
+        return GStepResult(*self._gan.g_step(z, batch_size or 0))
+
+    # -- using the model ---------------------------------------------------------
+    def noise(self, n: int) -> np.ndarray:
+        """n rows of noise from the GAN's RNG, float32 (n, noise_dim)."""
+        return self._gan.noise(check.integer(n, "n", low=1))
+
+    def sample(self, n: int, z=None) -> np.ndarray:
+        """n generated samples G(z), float32 (n, data_dim); z drawn from the GAN's RNG
+        unless given."""
+        if z is not None:
+            return self._gan.generate(z, 0)
+        return self._gan.generate(None, check.integer(n, "n", low=1))
+
+    def discriminate(self, x) -> np.ndarray:
+        """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,)."""
+        return self._gan.discriminate(x)
+
+
+def _optimizer(opt, name: str):
+    if opt is None:
+        return Adam()
+    if not isinstance(opt, (Adam, SGD)):
+        raise TypeError(f"{name}: expected gankit.Adam(...) or gankit.SGD(...), got {type(opt).__name__}")
+    return opt
+
+
+def _rows(x) -> int:
+    shape = np.shape(x)
+    return int(shape[0]) if len(shape) >= 1 else 0
