@@ -1,0 +1,71 @@
+"""The GEMM against float64 NumPy, for every micro-kernel this CPU runs, on awkward
+shapes: 1, primes, sizes that are not multiples of any SIMD width, and large ones."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import gankit as gk
+from conftest import KERNELS
+from reference import matmul_tolerance
+
+AWKWARD = [1, 2, 3, 5, 7, 13, 16, 17, 31, 33, 64, 97, 129]
+dims = st.one_of(st.sampled_from(AWKWARD), st.integers(1, 300))
+
+
+def check_matmul(a, b, trans_a=False, trans_b=False):
+    c = gk._core.matmul(a, b, trans_a=trans_a, trans_b=trans_b)
+    op_a = a.T if trans_a else a
+    op_b = b.T if trans_b else b
+    expected = op_a.astype(np.float64) @ op_b.astype(np.float64)
+    assert c.dtype == np.float32 and c.shape == expected.shape
+    err = np.abs(c - expected)
+    tol = matmul_tolerance(op_a, op_b)
+    assert np.all(err <= tol), f"max excess {np.max(err - tol)} at shape {c.shape}"
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@given(m=dims, n=dims, k=dims, trans_a=st.booleans(), trans_b=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_matmul_matches_float64_reference(kernel, m, n, k, trans_a, trans_b, seed):
+    gk._core.select_gemm_kernel(kernel)
+    r = np.random.default_rng(seed)
+    a = r.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = r.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    check_matmul(a, b, trans_a, trans_b)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 1000, 1), (1000, 1, 3), (257, 263, 521),
+                                   (600, 37, 1100), (64, 4200, 40)])
+def test_matmul_large_and_thin_shapes(kernel, shape, rng):
+    gk._core.select_gemm_kernel(kernel)
+    m, n, k = shape
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    check_matmul(a, b)
+    check_matmul(np.ascontiguousarray(a.T), b, trans_a=True)
+    check_matmul(a, np.ascontiguousarray(b.T), trans_b=True)
+
+
+def test_matmul_bitwise_identical_across_thread_counts(rng):
+    a = rng.standard_normal((301, 517)).astype(np.float32)
+    b = rng.standard_normal((517, 389)).astype(np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        gk.set_num_threads(threads)
+        results.append(gk._core.matmul(a, b))
+        results.append(gk._core.matmul(np.ascontiguousarray(a.T), b, trans_a=True))
+    for t in range(1, 3):
+        assert np.array_equal(results[0], results[2 * t])
+        assert np.array_equal(results[1], results[2 * t + 1])
+
+
+def test_kernel_registry():
+    assert gk._core.gemm_kernel() in KERNELS
+    assert "generic" in KERNELS
+    with pytest.raises(ValueError, match="kernel"):
+        gk._core.select_gemm_kernel("no_such_kernel")
+
+
+def test_matmul_rejects_mismatched_inner_dimensions():
+    with pytest.raises(ValueError, match="inner dimensions"):
+        gk._core.matmul(np.ones((3, 4), np.float32), np.ones((5, 2), np.float32))
