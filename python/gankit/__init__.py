@@ -6,9 +6,11 @@
     gan = gk.GAN(G, D, g_loss="non_saturating", seed=0)
     gan.d_step(x_real); gan.g_step(batch_size=256)
 """
-from . import _core
+from . import _core, datasets, metrics
 from ._core import ConcurrentUseError
+from .checkpoint import CheckpointError
 from .gan import GAN, DStepResult, GStepResult
+from .history import History
 from .nn import MLP
 from .optim import SGD, Adam
 
@@ -30,5 +32,6 @@ def get_num_threads() -> int:
     return int(_core.num_threads())
 
 
-__all__ = ["GAN", "MLP", "Adam", "SGD", "DStepResult", "GStepResult", "ConcurrentUseError",
+__all__ = ["GAN", "MLP", "Adam", "SGD", "DStepResult", "GStepResult", "History",
+           "ConcurrentUseError", "CheckpointError", "datasets", "metrics",
            "build_info", "set_num_threads", "get_num_threads", "__version__"]

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _core
 from . import _validation as check
+from .history import History
 from .nn import MLP
 from .optim import SGD, Adam
 
@@ -67,8 +68,9 @@ class GAN:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         self.seed = check.seed(seed)
 
-        # Independent streams for G's weights, D's weights and the noise.
-        g_seed, d_seed, noise_seed = np.random.SeedSequence(self.seed).generate_state(3, np.uint64)
+        # Independent streams for G's weights, D's weights, the noise and the batches.
+        g_seed, d_seed, noise_seed, self._batch_seed = (
+            int(s) for s in np.random.SeedSequence(self.seed).generate_state(4, np.uint64))
         if not G._weights_given:
             G._net.init_glorot(int(g_seed))
         if not D._weights_given:
@@ -76,7 +78,9 @@ class GAN:
         self.G, self.D = G, D
         self.d_optimizer._configure(D._net)
         self.g_optimizer._configure(G._net)
-        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, int(noise_seed))
+        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, noise_seed)
+        self.history = History()
+        self._sampler: Optional[np.random.Generator] = None  # draws batch indices in fit
 
     # -- description -----------------------------------------------------------
     @property
@@ -118,7 +122,67 @@ class GAN:
             raise ValueError("g_step: expected noise z or a batch_size, got both")
         return GStepResult(*self._gan.g_step(z, batch_size or 0))
 
+    # -- training loop -------------------------------------------------------------
+    def fit(self, X, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,
+            min_loss: Optional[float] = None, min_loss_on: str = "g_loss",
+            equilibrium_tol: Optional[float] = None, window: int = 100, checkpoint=None,
+            checkpoint_every: int = 1000, progress: bool = False, callbacks=(), resume=None) -> History:
+        """Train on the rows of X (n, data_dim): each iteration runs d_steps (the seed's k)
+        discriminator steps on random batches of X, then one generator step.
+
+        Stops on the first rule that holds: max_iter total iterations (resumed runs
+        count what came before); min_loss: the mean of `min_loss_on` ("g_loss" or
+        "d_loss") over the last `window` iterations at or below it; equilibrium_tol:
+        mean D(x) and mean D(G(z)) over the last `window` iterations both within tol of
+        0.5 (the optimal D* = 1/2); a callback returning True; and always "diverged" when
+        a loss becomes non-finite, with the last finite parameters restored and a
+        RuntimeWarning.
+
+        checkpoint: a path saved every `checkpoint_every` iterations and at the end
+        (atomically); resume: a checkpoint path to continue from. callbacks:
+        callables cb(iteration, record, gan) called after every iteration with that
+        iteration's values. Returns self.history (also kept on the GAN)."""
+        from .training import fit
+        return fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
+                   min_loss=min_loss, min_loss_on=min_loss_on, equilibrium_tol=equilibrium_tol,
+                   window=window, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                   progress=progress, callbacks=callbacks, resume=resume)
+
+    @property
+    def iteration(self) -> int:
+        """Training iterations done so far (across resumes)."""
+        return len(self.history)
+
+    def _batch_sampler(self) -> np.random.Generator:
+        if self._sampler is None:
+            self._sampler = np.random.Generator(np.random.PCG64(self._batch_seed))
+        return self._sampler
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write everything needed to continue exactly: architecture, weights, optimizer
+        state, RNG states, iteration and history. Atomic: an interrupted save leaves
+        any previous file at `path` intact."""
+        from .serialization import save_gan
+        save_gan(self, path)
+
+    @classmethod
+    def load(cls, path) -> "GAN":
+        """A GAN from a file written by save(); gankit.CheckpointError (a ValueError) if
+        the file is not a gankit checkpoint, is truncated or corrupted, or comes from a
+        newer format version. Nothing in the file is executed."""
+        from .serialization import load_gan
+        return load_gan(path)
+
+    def _restore(self, path) -> None:
+        from .serialization import restore_gan
+        restore_gan(self, path)
+
     # -- using the model ---------------------------------------------------------
+    def reseed_noise(self, seed: int) -> None:
+        """Restart the noise stream from `seed` (sample() and steps without z use it)."""
+        self._gan.rng_state = _core.Rng(check.seed(seed)).state
+
     def noise(self, n: int) -> np.ndarray:
         """n rows of noise from the GAN's RNG, float32 (n, noise_dim)."""
         return self._gan.noise(check.integer(n, "n", low=1))

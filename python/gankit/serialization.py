@@ -1,0 +1,165 @@
+"""GAN.save / GAN.load / resume: everything needed to continue a run exactly
+(architecture, weights, optimizer state, both RNG states, iteration, history), in the
+checkpoint container of checkpoint.py (versioned, checksummed, no pickle)."""
+from __future__ import annotations
+
+import os
+from typing import Tuple
+
+import numpy as np
+
+from . import __version__
+from .checkpoint import CheckpointError, load as load_container, save as save_container
+from .history import History
+from .nn import MLP
+from .optim import optimizer_from_dict, optimizer_to_dict
+
+KIND = "gankit.GAN"
+
+
+def save_gan(gan, path) -> None:
+    meta = {
+        "kind": KIND,
+        "gankit_version": __version__,
+        "G": gan.G.config(),
+        "D": gan.D.config(),
+        "g_loss": gan.g_loss,
+        "noise": gan.noise_kind,
+        "seed": gan.seed,
+        "d_optimizer": optimizer_to_dict(gan.d_optimizer),
+        "g_optimizer": optimizer_to_dict(gan.g_optimizer),
+        "d_optimizer_step": int(gan.D._net.optimizer_step),
+        "g_optimizer_step": int(gan.G._net.optimizer_step),
+        "noise_rng_state": [str(w) for w in gan._gan.rng_state],
+        "batch_rng_state": None if gan._sampler is None else _pcg64_state(gan._sampler),
+        "stop_reason": gan.history.stop_reason,
+    }
+    arrays = {
+        "G.params": gan.G.params, "G.optimizer_state": np.asarray(gan.G._net.optimizer_state).ravel(),
+        "D.params": gan.D.params, "D.optimizer_state": np.asarray(gan.D._net.optimizer_state).ravel(),
+        **gan.history.to_arrays(),
+    }
+    save_container(path, meta, arrays)
+
+
+def load_gan(path):
+    """A new GAN from a file written by save_gan; CheckpointError if it cannot be used."""
+    from .gan import GAN
+    meta, arrays = _read(path)
+    try:
+        _check_sizes(meta, arrays)
+        G = MLP(**meta["G"])
+        D = MLP(**meta["D"])
+        gan = GAN(G, D, g_loss=meta["g_loss"], noise=meta["noise"], seed=meta["seed"],
+                  d_optimizer=optimizer_from_dict(meta["d_optimizer"]),
+                  g_optimizer=optimizer_from_dict(meta["g_optimizer"]))
+        _apply_state(gan, meta, arrays)
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {exc}") from exc
+    return gan
+
+
+def restore_gan(gan, path) -> None:
+    """Load the state in `path` into an existing GAN of the same architecture (resume).
+    ValueError if the architectures differ; CheckpointError if the file is unusable."""
+    meta, arrays = _read(path)
+    mine = {"G": gan.G.config(), "D": gan.D.config(), "g_loss": gan.g_loss, "noise": gan.noise_kind,
+            "d_optimizer": optimizer_to_dict(gan.d_optimizer),
+            "g_optimizer": optimizer_to_dict(gan.g_optimizer)}
+    for key, value in mine.items():
+        if _normalise(meta.get(key)) != _normalise(value):
+            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {meta.get(key)!r}, "
+                             f"but this GAN's is {value!r}")
+    try:
+        _check_sizes(meta, arrays)
+        _apply_state(gan, meta, arrays)
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {exc}") from exc
+
+
+def _read(path) -> Tuple[dict, dict]:
+    meta, arrays = load_container(path)
+    if not isinstance(meta, dict) or meta.get("kind") != KIND:
+        raise CheckpointError(f"{os.fspath(path)}: a gankit file, but not a GAN checkpoint "
+                              f"(kind {meta.get('kind') if isinstance(meta, dict) else None!r})")
+    return meta, arrays
+
+
+def _normalise(value):
+    """Compare configs as JSON would store them (tuples as lists, floats as floats)."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float):
+        return float(np.float32(value))
+    return value
+
+
+def _num_params(sizes) -> int:
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _check_sizes(meta: dict, arrays: dict) -> None:
+    """Compare the architecture with the stored arrays before building anything, so a
+    crafted file cannot make us allocate more than the file itself holds."""
+    for name in ("G", "D"):
+        sizes = meta[name]["sizes"]
+        if not isinstance(sizes, list) or not all(isinstance(s, int) and 1 <= s <= 2**24 for s in sizes) \
+                or len(sizes) < 2:
+            raise ValueError(f"{name} sizes must be a list of integers in [1, 2**24], got {sizes!r}")
+        params = arrays[f"{name}.params"]
+        if params.dtype != np.float32 or params.shape != (_num_params(sizes),):
+            raise ValueError(f"{name}.params: expected float32 of shape ({_num_params(sizes)},) "
+                             f"for sizes {sizes}, got {params.dtype} {params.shape}")
+
+
+def _apply_state(gan, meta: dict, arrays: dict) -> None:
+    """Check every part of the stored state, then write it: a bad file changes nothing."""
+    writes = []
+    for name, net, step_key in (("G", gan.G, "g_optimizer_step"), ("D", gan.D, "d_optimizer_step")):
+        params = arrays[f"{name}.params"]
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"{name}.params contains NaN or Inf")
+        state = arrays[f"{name}.optimizer_state"]
+        target = net._net.optimizer_state
+        if state.dtype != np.float32 or state.size != target.size:
+            raise ValueError(f"{name}.optimizer_state: expected {target.size} float32 values, "
+                             f"got {state.dtype} {state.shape}")
+        step = meta[step_key]
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise ValueError(f"{step_key}: expected an integer >= 0, got {step!r}")
+        writes.append((net, params, state, step))
+    words = meta["noise_rng_state"]
+    rng_state = [int(w) for w in words] if isinstance(words, list) else []
+    if len(rng_state) != 4 or not all(0 <= w < 2**64 for w in rng_state) or not any(rng_state):
+        raise ValueError(f"noise_rng_state: expected four 64-bit words not all zero, got {words!r}")
+    sampler = None if meta["batch_rng_state"] is None else _pcg64_from_state(meta["batch_rng_state"])
+    history = History.from_arrays(arrays, meta["stop_reason"])
+
+    for net, params, state, step in writes:
+        net.params[...] = params
+        net._net.optimizer_state.reshape(-1)[...] = state
+        net._net.optimizer_step = step
+        net._weights_given = True
+    gan._gan.rng_state = rng_state
+    gan._sampler = sampler
+    gan.history = history
+
+
+def _pcg64_state(generator: np.random.Generator) -> dict:
+    state = generator.bit_generator.state
+    return {"state": str(state["state"]["state"]), "inc": str(state["state"]["inc"]),
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+def _pcg64_from_state(d: dict) -> np.random.Generator:
+    if not isinstance(d, dict):
+        raise ValueError(f"batch_rng_state: expected a dict, got {type(d).__name__}")
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {"bit_generator": "PCG64",
+                           "state": {"state": int(d["state"]), "inc": int(d["inc"])},
+                           "has_uint32": int(d["has_uint32"]), "uinteger": int(d["uinteger"])}
+    return np.random.Generator(bit_generator)

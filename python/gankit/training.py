@@ -1,0 +1,173 @@
+"""GAN.fit: the seed's alternating loop (k discriminator steps, then one generator
+step) over the core's d_step/g_step, with stop rules, a divergence guard, checkpoints
+and progress. Each step is a single call into C++; this loop only draws batch indices
+and keeps the record."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import warnings
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from . import _validation as check
+from .history import History
+from .stopping import StopRules
+
+
+def fit(gan, X, *, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,
+        min_loss: Optional[float] = None, min_loss_on: str = "g_loss",
+        equilibrium_tol: Optional[float] = None, window: int = 100,
+        checkpoint=None, checkpoint_every: int = 1000, progress: bool = False,
+        callbacks: Iterable[Callable] = (), resume=None) -> History:
+    """Train `gan` on the rows of X. See GAN.fit for the arguments."""
+    data = _check_data(X, gan.data_dim)
+    batch_size = check.integer(batch_size, "batch_size", low=1)
+    if batch_size > len(data):
+        raise ValueError(f"batch_size: expected at most the number of data rows ({len(data)}), got {batch_size}")
+    d_steps = check.integer(d_steps, "d_steps", low=1)
+    rules = StopRules(max_iter, min_loss, min_loss_on, equilibrium_tol, window)
+    checkpoint_every = check.integer(checkpoint_every, "checkpoint_every", low=1)
+    checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{i}]: expected a callable, got {type(cb).__name__}")
+    if resume is not None:
+        gan._restore(resume)
+
+    history = gan.history
+    guard = _DivergenceGuard(gan)
+    sampler = gan._batch_sampler()
+    reporter = _Progress(rules.max_iter, len(history)) if progress else None
+    time_offset = float(history["time"][-1]) if len(history) else 0.0
+    start = time.perf_counter()
+    reason = rules.reason_to_stop(history)
+    while reason is None:
+        guard.snapshot()
+        d_loss = d_real = d_fake = 0.0
+        for _ in range(d_steps):
+            batch = data[sampler.integers(0, len(data), batch_size)]
+            step = gan.d_step(batch)
+            d_loss += step.d_loss / d_steps
+            d_real += step.d_real / d_steps
+            d_fake += step.d_fake / d_steps
+        g = gan.g_step(batch_size=batch_size)
+        bad = [name for name, v in (("d_loss", d_loss), ("g_loss", g.g_loss)) if not math.isfinite(v)]
+        if bad:
+            guard.restore()
+            warnings.warn(f"training diverged at iteration {len(history) + 1}: {' and '.join(bad)} "
+                          "became non-finite; the parameters of the last finite step are restored",
+                          RuntimeWarning, stacklevel=3)
+            reason = "diverged"
+            break
+        history.append(d_loss, g.g_loss, d_real, d_fake, time_offset + time.perf_counter() - start)
+        iteration = len(history)
+        if any(cb(iteration, _record(history), gan) for cb in callbacks):
+            reason = "callback"
+        if checkpoint is not None and iteration % checkpoint_every == 0:
+            gan.save(checkpoint)
+        if reporter is not None:
+            reporter.update(history)
+        if reason is None:
+            reason = rules.reason_to_stop(history)
+    history.stop_reason = reason
+    if checkpoint is not None:
+        gan.save(checkpoint)
+    if reporter is not None:
+        reporter.finish(history)
+    return history
+
+
+def _record(history: History) -> dict:
+    return {name: float(history.last(name, 1)[0]) for name in history.keys()}
+
+
+def _check_data(X, data_dim: int) -> np.ndarray:
+    """X as C-contiguous float32 (n, data_dim), finite; validated once, not per batch."""
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:
+            raise TypeError(f"X: expected a float array of shape (n, {data_dim}), got {type(X).__name__}") from exc
+    if arr.dtype.kind != "f":
+        raise TypeError(f"X: expected a float32 or float64 array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != data_dim or arr.shape[0] < 1:
+        raise ValueError(f"X: expected a 2-D array of shape (n, {data_dim}) with n >= 1, got shape {arr.shape}")
+    with np.errstate(over="ignore"):
+        data = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.all(np.isfinite(data)):
+        bad = int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])
+        raise ValueError(f"X: expected finite float32 values, got NaN, Inf or an out-of-range value in row {bad}")
+    return data
+
+
+class _DivergenceGuard:
+    """Keeps the last state whose parameters are all finite (parameters and optimizer
+    state of both networks) so a diverged step can be undone. One copy per iteration,
+    into buffers allocated once."""
+
+    def __init__(self, gan):
+        self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state]
+        self._nets = [gan.G._net, gan.D._net]
+        self._saved = [v.copy() for v in self._views]
+        self._steps = [net.optimizer_step for net in self._nets]
+
+    def snapshot(self) -> None:
+        if all(np.isfinite(v).all() for v in (self._views[0], self._views[2])):
+            for saved, view in zip(self._saved, self._views):
+                np.copyto(saved, view)
+            self._steps = [net.optimizer_step for net in self._nets]
+
+    def restore(self) -> None:
+        for saved, view in zip(self._saved, self._views):
+            np.copyto(view, saved)
+        for net, step in zip(self._nets, self._steps):
+            net.optimizer_step = step
+
+
+class _Progress:
+    """One line about once a second: iteration, losses, D outputs, speed, time left."""
+
+    def __init__(self, max_iter: int, start_iter: int, stream=None, interval: float = 1.0):
+        self.max_iter, self.start_iter = max_iter, start_iter
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.t0 = time.perf_counter()
+        self.last_print = -math.inf
+
+    def update(self, history: History, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last_print < self.interval:
+            return
+        self.last_print = now
+        it = len(history)
+        done = it - self.start_iter
+        rate = done / max(now - self.t0, 1e-9)
+        left = (self.max_iter - it) / rate if rate > 0 else math.inf
+        r = {name: float(history.last(name, 1)[0]) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+        print(f"it {it:>7}/{self.max_iter}  d_loss {r['d_loss']:.4f}  g_loss {r['g_loss']:.4f}  "
+              f"D(x) {r['d_real']:.3f}  D(G(z)) {r['d_fake']:.3f}  {rate:,.0f} it/s  "
+              f"{_duration(left)} left", file=self.stream, flush=True)
+
+    def finish(self, history: History) -> None:
+        if len(history):
+            self.update(history, force=True)
+        print(f"stopped: {history.stop_reason} after {len(history)} iterations "
+              f"({_duration(time.perf_counter() - self.t0)})", file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

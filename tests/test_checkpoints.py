@@ -1,0 +1,151 @@
+"""GAN.save / GAN.load / resume: round trips, exact resumption, and files that are
+truncated, corrupted or not gankit's giving the documented error."""
+import os
+
+import numpy as np
+import pytest
+
+import gankit as gk
+
+
+def make_gan(seed=0, g_loss="non_saturating", opt=None):
+    opt = opt or gk.Adam(lr=1e-3)
+    return gk.GAN(gk.MLP([2, 32, 32, 2]), gk.MLP([2, 32, 32, 1]), g_loss=g_loss,
+                  d_optimizer=opt, g_optimizer=opt, seed=seed)
+
+
+@pytest.fixture
+def data():
+    return gk.datasets.ring(n=3000, seed=0)
+
+
+def assert_same_state(a, b):
+    for x, y in ((a.G.params, b.G.params), (a.D.params, b.D.params),
+                 (a.G._net.optimizer_state, b.G._net.optimizer_state),
+                 (a.D._net.optimizer_state, b.D._net.optimizer_state)):
+        np.testing.assert_array_equal(x, y)
+    assert a.G._net.optimizer_step == b.G._net.optimizer_step
+    assert a.D._net.optimizer_step == b.D._net.optimizer_step
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_array_equal(a.history[name], b.history[name])
+
+
+@pytest.mark.parametrize("opt", [gk.Adam(lr=1e-3, weight_decay=1e-4), gk.SGD(lr=0.01, momentum=0.9)])
+def test_save_load_round_trip(tmp_path, data, opt):
+    gan = make_gan(seed=3, g_loss="minimax", opt=opt)
+    gan.fit(data, batch_size=64, max_iter=25)
+    path = tmp_path / "model.gk"
+    gan.save(path)
+    loaded = gk.GAN.load(path)
+    assert_same_state(gan, loaded)
+    assert loaded.g_loss == "minimax" and loaded.seed == 3 and loaded.iteration == 25
+    assert loaded.d_optimizer == opt and loaded.history.stop_reason == "max_iter"
+    np.testing.assert_array_equal(gan.sample(50), loaded.sample(50))  # noise RNG carried
+
+
+def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
+    straight = make_gan(seed=5)
+    straight.fit(data, batch_size=64, d_steps=2, max_iter=60)
+
+    ckpt = tmp_path / "run.gk"
+    interrupted = make_gan(seed=5)
+
+    class Interrupt(Exception):
+        pass
+
+    def crash_at_47(iteration, record, gan):
+        if iteration == 47:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        interrupted.fit(data, batch_size=64, d_steps=2, max_iter=60, checkpoint=ckpt,
+                        checkpoint_every=20, callbacks=[crash_at_47])
+    resumed = make_gan(seed=5)
+    hist = resumed.fit(data, batch_size=64, d_steps=2, max_iter=60, resume=ckpt)
+    assert len(hist) == 60 and hist.stop_reason == "max_iter"
+    assert_same_state(straight, resumed)
+
+
+def test_checkpoint_file_is_written_during_and_after_fit(tmp_path, data):
+    ckpt = tmp_path / "ck.gk"
+    seen = []
+
+    def watch(iteration, record, gan):
+        if iteration == 11:
+            seen.append(gk.GAN.load(ckpt).iteration)
+
+    make_gan().fit(data, batch_size=32, max_iter=15, checkpoint=ckpt, checkpoint_every=10, callbacks=[watch])
+    assert seen == [10]
+    assert gk.GAN.load(ckpt).iteration == 15
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.gk"]  # no temporary files left
+
+
+def test_resume_refuses_a_different_architecture(tmp_path, data):
+    gan = make_gan()
+    gan.fit(data, batch_size=32, max_iter=3)
+    gan.save(tmp_path / "a.gk")
+    other = gk.GAN(gk.MLP([2, 16, 2]), gk.MLP([2, 32, 32, 1]))
+    with pytest.raises(ValueError, match="resume: .* whose G is"):
+        other.fit(data, batch_size=32, max_iter=5, resume=tmp_path / "a.gk")
+
+
+def test_truncated_and_corrupted_files_raise_checkpoint_error(tmp_path, data):
+    gan = make_gan()
+    gan.fit(data, batch_size=32, max_iter=3)
+    path = tmp_path / "m.gk"
+    gan.save(path)
+    blob = path.read_bytes()
+    bad = tmp_path / "bad.gk"
+    rng = np.random.default_rng(0)
+    for cut in sorted(set(rng.integers(0, len(blob), 60).tolist()) | {0, 1, 7, len(blob) - 1}):
+        bad.write_bytes(blob[:cut])
+        with pytest.raises(gk.CheckpointError):
+            gk.GAN.load(bad)
+    for pos in rng.integers(0, len(blob), 60):
+        flipped = bytearray(blob)
+        flipped[pos] ^= 1 << int(rng.integers(0, 8))
+        bad.write_bytes(bytes(flipped))
+        with pytest.raises(gk.CheckpointError):
+            gk.GAN.load(bad)
+    bad.write_bytes(b"not a gankit file at all, just some text\n" * 10)
+    with pytest.raises(gk.CheckpointError):
+        gk.GAN.load(bad)
+    with pytest.raises(FileNotFoundError):
+        gk.GAN.load(tmp_path / "missing.gk")
+
+
+def test_a_container_that_is_not_a_gan_is_refused(tmp_path):
+    from gankit import checkpoint
+    path = tmp_path / "other.gk"
+    checkpoint.save(path, {"kind": "something else"}, {})
+    with pytest.raises(gk.CheckpointError, match="not a GAN checkpoint"):
+        gk.GAN.load(path)
+
+
+def test_crafted_architecture_cannot_allocate_beyond_the_file(tmp_path, data):
+    from gankit import checkpoint
+    gan = make_gan()
+    gan.save(tmp_path / "m.gk")
+    meta, arrays = checkpoint.load(tmp_path / "m.gk")
+    meta["G"]["sizes"] = [2, 16_000_000, 16_000_000, 2]
+    checkpoint.save(tmp_path / "evil.gk", meta, arrays)
+    with pytest.raises(gk.CheckpointError, match="G.params"):
+        gk.GAN.load(tmp_path / "evil.gk")
+
+
+def test_failed_save_leaves_previous_file_intact(tmp_path, data, monkeypatch):
+    gan = make_gan()
+    path = tmp_path / "m.gk"
+    gan.save(path)
+    before = path.read_bytes()
+    gan.fit(data, batch_size=32, max_iter=5)
+
+    def broken_replace(src, dst):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="simulated"):
+        gan.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.gk"]
