@@ -1,0 +1,28 @@
+// The naive GEMM: three loops, each dot product accumulated in double. Slow and
+// obviously right, it is what the tests hold the blocked kernels to.
+#include <cstdint>
+#include <stdexcept>
+
+#include "gankit/gemm.h"
+
+namespace gankit {
+
+void gemm_reference(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
+                    bool accumulate, const GemmEpilogue* epilogue) {
+  if (a.cols != b.rows || ldc < b.cols)
+    throw std::invalid_argument("gemm_reference: shapes do not match");
+  const std::int64_t M = a.rows, N = b.cols, K = a.cols;
+  for (std::int64_t i = 0; i < M; ++i) {
+    for (std::int64_t j = 0; j < N; ++j) {
+      double sum = accumulate ? static_cast<double>(c[i * ldc + j]) : 0.0;
+      for (std::int64_t p = 0; p < K; ++p)
+        sum += static_cast<double>(a.data[i * a.row_stride + p * a.col_stride]) *
+               static_cast<double>(b.data[p * b.row_stride + j * b.col_stride]);
+      c[i * ldc + j] = static_cast<float>(sum);
+    }
+  }
+  if (epilogue != nullptr && M > 0 && N > 0)
+    bias_activation_tile(c, ldc, M, N, epilogue->bias, epilogue->activation, epilogue->slope);
+}
+
+}  // namespace gankit

@@ -1,0 +1,66 @@
+// Internal to the GEMM: the micro-kernel contract and the registry of kernels.
+//
+// A micro-kernel multiplies one packed MR x k sliver of A by one packed k x NR sliver
+// of B into an MR x NR tile of C, keeping the whole tile in registers. Everything else
+// (blocking, packing, threads, epilogue) is the framework's job in gemm.cpp, so a new
+// ISA costs one function and one descriptor.
+#pragma once
+#include <cstdint>
+
+// x86 kernels use GCC/Clang target attributes, so each function carries its own ISA and
+// the rest of the library stays baseline x86-64. Elsewhere (aarch64, MSVC) only the
+// generic kernel is built.
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define GANKIT_GEMM_X86 1
+#else
+#define GANKIT_GEMM_X86 0
+#endif
+
+namespace gankit {
+namespace gemm_detail {
+
+// c[i * ldc + j] (= or +=) sum_p a[p * MR + i] * b[p * NR + j]
+//   for i < m <= MR, j < n <= NR, p < k (k >= 1).
+// a: MR-tall packed micro-panel, k columns of MR floats (rows >= m zero-padded).
+// b: NR-wide packed micro-panel, k rows of NR floats (columns >= n zero-padded).
+// accumulate == false stores without reading c (c may hold garbage or NaN).
+// Elements of c outside the m x n corner are neither read nor written.
+using MicroKernelFn = void (*)(std::int64_t k, const float* a, const float* b, float* c,
+                               std::int64_t ldc, int m, int n, bool accumulate);
+
+// Cache blocking that suits one kernel's register tile (see gemm.cpp for the roles):
+// kc: depth of one packed panel, so an A and a B micro-panel share L1;
+// mc: rows of the packed A block kept in L2 (a multiple of mr);
+// nc: columns of the packed B panel kept in L3 (a multiple of nr).
+struct Blocking {
+  std::int64_t mc;
+  std::int64_t kc;
+  std::int64_t nc;
+};
+
+struct MicroKernel {
+  const char* name;
+  int mr;
+  int nr;
+  MicroKernelFn run;       // null where the file was built for another architecture
+  bool (*cpu_supports)();  // true when this CPU can execute `run`
+  Blocking blocking;
+};
+
+// One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;
+// on a foreign architecture the descriptor reports itself unsupported.
+const MicroKernel& generic_micro_kernel();
+const MicroKernel& avx2_micro_kernel();
+const MicroKernel& avx512_micro_kernel();
+
+// CPU checks behind MicroKernel::cpu_supports (cpu_features.cpp); false off x86.
+bool cpu_has_avx2_fma();
+bool cpu_has_avx512f();
+
+// The kernel gemm() uses now: chosen once at start-up (best supported, or the
+// GANKIT_GEMM_KERNEL override), changed by gemm_select_kernel(). Thread-safe; a gemm
+// call reads it once, so a concurrent switch never mixes two kernels in one product.
+const MicroKernel& active_micro_kernel();
+
+}  // namespace gemm_detail
+}  // namespace gankit

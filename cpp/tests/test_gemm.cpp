@@ -1,0 +1,397 @@
+// Tests of the blocked GEMM: every micro-kernel this CPU runs against gemm_reference on
+// awkward shapes and layouts, the epilogue, determinism across thread counts, the
+// kernel registry, allocation-free reuse and concurrent callers.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../src/gemm/ukernel.h"
+#include "gankit/aligned_buffer.h"
+#include "gankit/gemm.h"
+#include "gankit/threads.h"
+#include "test_harness.h"
+
+using namespace gankit;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kSentinel = 12345.0f;  // in C where the GEMM must not write
+
+// Deterministic uniform floats in [-1, 1): tests must not depend on a seed's luck.
+class TestRng {
+ public:
+  explicit TestRng(std::uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  float uniform() {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+    return static_cast<float>(state_ >> 40) / static_cast<float>(1ull << 23) - 1.0f;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+// How an operand lies in memory; the view always reads it as the same logical matrix.
+enum class Layout { row_major, transposed, strided };
+
+const char* layout_name(Layout layout) {
+  switch (layout) {
+    case Layout::row_major: return "row-major";
+    case Layout::transposed: return "transposed";
+    case Layout::strided: return "strided";
+  }
+  return "?";
+}
+
+// A rows x cols matrix stored in `layout`, and the view that reads it.
+struct Operand {
+  std::vector<float> storage;
+  MatrixView view;
+};
+
+Operand make_operand(std::int64_t rows, std::int64_t cols, Layout layout, TestRng& rng) {
+  Operand op;
+  switch (layout) {
+    case Layout::row_major:
+      op.storage.resize(rows * cols + 1);
+      op.view = row_major(op.storage.data(), rows, cols);
+      break;
+    case Layout::transposed:  // the memory holds the cols x rows transpose, row-major
+      op.storage.resize(rows * cols + 1);
+      op.view = transposed(row_major(op.storage.data(), cols, rows));
+      break;
+    case Layout::strided: {  // neither stride is 1, and rows have gaps between them
+      const std::int64_t row_stride = 2 * cols + 3;
+      op.storage.resize(rows * row_stride + 1);
+      op.view = MatrixView{op.storage.data(), rows, cols, row_stride, 2};
+      break;
+    }
+  }
+  for (float& x : op.storage) x = rng.uniform();
+  return op;
+}
+
+// C with room to catch stray writes: 3 padding columns right of N and one guard row
+// below M, all holding kSentinel. The M x N part holds `fill` or, if NaN, NaN.
+struct OutputMatrix {
+  std::int64_t rows, cols, ldc;
+  std::vector<float> storage;
+  float* data() { return storage.data(); }
+};
+
+OutputMatrix make_output(std::int64_t rows, std::int64_t cols, bool random_fill, TestRng& rng) {
+  OutputMatrix c{rows, cols, cols + 3, {}};
+  c.storage.assign((rows + 1) * c.ldc, kSentinel);
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j)
+      c.storage[i * c.ldc + j] = random_fill ? rng.uniform() : kNaN;
+  return c;
+}
+
+bool guards_intact(const OutputMatrix& c) {
+  for (std::int64_t i = 0; i <= c.rows; ++i)
+    for (std::int64_t j = (i < c.rows ? c.cols : 0); j < c.ldc; ++j)
+      if (c.storage[i * c.ldc + j] != kSentinel) return false;
+  return true;
+}
+
+// Float accumulation over K terms in [-1, 1], against a double reference.
+double tolerance_for(std::int64_t k) { return 2e-6 * static_cast<double>(k + 10); }
+
+struct Case {
+  std::int64_t m, n, k;
+  Layout layout_a, layout_b;
+  bool accumulate;
+  const GemmEpilogue* epilogue;
+};
+
+std::string describe(const Case& tc) {
+  std::ostringstream s;
+  s << "kernel " << gemm_kernel_name() << ", M=" << tc.m << " N=" << tc.n << " K=" << tc.k
+    << ", A " << layout_name(tc.layout_a) << ", B " << layout_name(tc.layout_b)
+    << (tc.accumulate ? ", accumulate" : ", overwrite");
+  if (tc.epilogue != nullptr)
+    s << ", epilogue " << activation_name(tc.epilogue->activation)
+      << (tc.epilogue->bias != nullptr ? " + bias" : "");
+  return s.str();
+}
+
+// gemm vs gemm_reference on one case; one failure line for the whole matrix.
+void check_case(const Case& tc, std::uint64_t seed) {
+  TestRng rng(seed);
+  const Operand a = make_operand(tc.m, tc.k, tc.layout_a, rng);
+  const Operand b = make_operand(tc.k, tc.n, tc.layout_b, rng);
+  OutputMatrix c = make_output(tc.m, tc.n, tc.accumulate, rng);
+  OutputMatrix expected = c;
+
+  gemm(a.view, b.view, c.data(), c.ldc, tc.accumulate, tc.epilogue);
+  gemm_reference(a.view, b.view, expected.data(), expected.ldc, tc.accumulate, tc.epilogue);
+
+  double worst = 0.0;
+  bool finite = true;
+  for (std::int64_t i = 0; i < tc.m; ++i)
+    for (std::int64_t j = 0; j < tc.n; ++j) {
+      const double got = c.storage[i * c.ldc + j];
+      finite = finite && std::isfinite(got);
+      worst = std::max(worst, std::fabs(got - expected.storage[i * c.ldc + j]));
+    }
+  if (!finite || worst > tolerance_for(tc.k)) {
+    std::ostringstream what;
+    what << describe(tc) << ": max |error| " << worst << " (tolerance " << tolerance_for(tc.k)
+         << ")" << (finite ? "" : ", non-finite output");
+    gankit_test::record_failure(__FILE__, __LINE__, what.str());
+  }
+  if (!guards_intact(c))
+    gankit_test::record_failure(__FILE__, __LINE__, describe(tc) + ": wrote outside C");
+}
+
+// Selects each kernel in turn and restores the one in use (and the thread count).
+class KernelSweep {
+ public:
+  KernelSweep() : saved_kernel_(gemm_kernel_name()), saved_threads_(num_threads()) {}
+  ~KernelSweep() {
+    gemm_select_kernel(saved_kernel_);
+    set_num_threads(saved_threads_);
+  }
+  std::vector<std::string> kernels() const { return gemm_available_kernels(); }
+
+ private:
+  std::string saved_kernel_;
+  int saved_threads_;
+};
+
+const Layout kAllLayouts[] = {Layout::row_major, Layout::transposed, Layout::strided};
+
+struct Shape {
+  std::int64_t m, n, k;
+};
+
+// Shapes that cut every loop of the framework somewhere awkward for this kernel.
+std::vector<Shape> awkward_shapes(const gemm_detail::MicroKernel& kernel) {
+  const std::int64_t mr = kernel.mr, nr = kernel.nr;
+  const gemm_detail::Blocking& blk = kernel.blocking;
+  return {
+      {1, 1, 1},          {1, 1, 17},          {1, 31, 1},           {17, 1, 5},
+      {2, 3, 0},          {0, 5, 3},           {5, 0, 3},            {31, 33, 97},
+      {97, 31, 17},       {33, 17, 31},        {mr - 1, nr + 1, 13}, {mr + 1, nr - 1, 7},
+      {mr, nr, 3},        {2 * mr + 1, 3 * nr - 1, blk.kc + 1},     // K just past KC
+      {13, 29, 2 * blk.kc + 5},                                      // three K blocks
+      {blk.mc + mr + 1, 19, 11},                                     // M past MC
+      {3, blk.nc + nr + 3, 5},                                       // N past NC
+  };
+}
+
+}  // namespace
+
+TEST_CASE(gemm_matches_reference_on_awkward_shapes) {
+  KernelSweep sweep;
+  std::uint64_t seed = 1;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    for (const Shape& s : awkward_shapes(gemm_detail::active_micro_kernel()))
+      for (Layout la : kAllLayouts)
+        for (Layout lb : kAllLayouts)
+          for (bool accumulate : {false, true})
+            check_case(Case{s.m, s.n, s.k, la, lb, accumulate, nullptr}, seed++);
+  }
+}
+
+TEST_CASE(gemm_crosses_all_blocks_at_once) {
+  KernelSweep sweep;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
+    const std::int64_t m = kernel.blocking.mc + 2 * kernel.mr + 3;
+    const std::int64_t n = 5 * kernel.nr + 7;
+    const std::int64_t k = kernel.blocking.kc + 9;
+    for (Layout la : {Layout::row_major, Layout::transposed})
+      for (Layout lb : {Layout::row_major, Layout::transposed})
+        check_case(Case{m, n, k, la, lb, false, nullptr}, 7);
+  }
+}
+
+TEST_CASE(gemm_epilogue_bias_and_every_activation) {
+  KernelSweep sweep;
+  const Activation activations[] = {Activation::identity, Activation::relu,
+                                    Activation::leaky_relu, Activation::tanh,
+                                    Activation::sigmoid};
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const std::int64_t k_past_kc = gemm_detail::active_micro_kernel().blocking.kc + 3;
+    for (Activation act : activations)
+      for (bool with_bias : {false, true})
+        for (std::int64_t k : {std::int64_t{0}, std::int64_t{1}, std::int64_t{31}, k_past_kc})
+          for (bool accumulate : {false, true}) {
+            const std::int64_t m = 37, n = 45;
+            TestRng rng(static_cast<std::uint64_t>(k) + 100);
+            std::vector<float> bias(n);
+            for (float& x : bias) x = rng.uniform();
+            GemmEpilogue epilogue;
+            epilogue.bias = with_bias ? bias.data() : nullptr;
+            epilogue.activation = act;
+            epilogue.slope = 0.1f;
+            check_case(Case{m, n, k, Layout::row_major, Layout::transposed, accumulate, &epilogue},
+                       static_cast<std::uint64_t>(k) + 3);
+          }
+  }
+}
+
+TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
+  TestRng rng(5);
+  const Operand a = make_operand(4, 0, Layout::row_major, rng);
+  const Operand b = make_operand(0, 6, Layout::row_major, rng);
+  OutputMatrix overwrite = make_output(4, 6, false, rng);  // NaN: must not be read
+  gemm(a.view, b.view, overwrite.data(), overwrite.ldc, false);
+  OutputMatrix kept = make_output(4, 6, true, rng);
+  const OutputMatrix before = kept;
+  gemm(a.view, b.view, kept.data(), kept.ldc, true);
+  for (std::int64_t i = 0; i < 4; ++i)
+    for (std::int64_t j = 0; j < 6; ++j) {
+      CHECK(overwrite.storage[i * overwrite.ldc + j] == 0.0f);
+      CHECK(kept.storage[i * kept.ldc + j] == before.storage[i * kept.ldc + j]);
+    }
+  CHECK(guards_intact(overwrite));
+  CHECK(guards_intact(kept));
+}
+
+TEST_CASE(gemm_rejects_mismatched_shapes) {
+  std::vector<float> x(64, 1.0f), c(64);
+  CHECK_THROWS(gemm(row_major(x.data(), 2, 3), row_major(x.data(), 4, 2), c.data(), 2, false),
+               std::invalid_argument);
+  CHECK_THROWS(gemm(row_major(x.data(), 2, 3), row_major(x.data(), 3, 4), c.data(), 3, false),
+               std::invalid_argument);
+}
+
+// Results must not depend on the thread count, to the bit: sizes large enough that
+// threads_for() gives every thread work, cutting several MC, KC (and NC) blocks.
+TEST_CASE(gemm_bitwise_identical_for_any_thread_count) {
+  KernelSweep sweep;
+  struct Problem {
+    std::int64_t m, n, k;
+    Layout layout_b;
+    bool accumulate;
+    bool epilogue;
+  };
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::Blocking blk = gemm_detail::active_micro_kernel().blocking;
+    const Problem problems[] = {
+        {blk.mc + 57, 301, 2 * blk.kc + 19, Layout::row_major, false, true},
+        {203, 257, blk.kc + 1, Layout::transposed, true, false},
+        {9, blk.nc + 41, 97, Layout::row_major, false, true},
+    };
+    for (const Problem& pr : problems) {
+      TestRng rng(static_cast<std::uint64_t>(pr.m * pr.n));
+      const Operand a = make_operand(pr.m, pr.k, Layout::row_major, rng);
+      const Operand b = make_operand(pr.k, pr.n, pr.layout_b, rng);
+      std::vector<float> bias(pr.n);
+      for (float& x : bias) x = rng.uniform();
+      GemmEpilogue epilogue;
+      epilogue.bias = bias.data();
+      epilogue.activation = Activation::tanh;
+      const OutputMatrix initial = make_output(pr.m, pr.n, pr.accumulate, rng);
+      std::vector<std::vector<float>> results;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        OutputMatrix c = initial;
+        gemm(a.view, b.view, c.data(), c.ldc, pr.accumulate, pr.epilogue ? &epilogue : nullptr);
+        results.push_back(c.storage);
+      }
+      for (std::size_t t = 1; t < results.size(); ++t) {
+        const bool same = std::memcmp(results[0].data(), results[t].data(),
+                                      results[0].size() * sizeof(float)) == 0;
+        if (!same) {
+          std::ostringstream what;
+          what << "kernel " << name << ", M=" << pr.m << " N=" << pr.n << " K=" << pr.k
+               << ": " << (t + 1) << " threads differ from 1 thread";
+          gankit_test::record_failure(__FILE__, __LINE__, what.str());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(gemm_kernel_registry) {
+  KernelSweep sweep;
+  const std::vector<std::string> available = gemm_available_kernels();
+  bool has_generic = false, has_current = false;
+  for (const std::string& name : available) {
+    has_generic = has_generic || name == "generic";
+    has_current = has_current || name == gemm_kernel_name();
+  }
+  CHECK(has_generic);
+  CHECK(has_current);
+  for (const std::string& name : available) {
+    gemm_select_kernel(name);
+    CHECK(gemm_kernel_name() == name);
+  }
+  CHECK_THROWS(gemm_select_kernel("no_such_kernel"), std::invalid_argument);
+  try {
+    gemm_select_kernel("no_such_kernel");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(message.find("no_such_kernel") != std::string::npos);
+    CHECK(message.find("generic") != std::string::npos);
+  }
+}
+
+// Packing workspaces are grow-only: once sized, the same or a smaller product
+// allocates nothing.
+TEST_CASE(gemm_reuses_its_workspace) {
+  TestRng rng(11);
+  const Operand a = make_operand(150, 300, Layout::row_major, rng);
+  const Operand b = make_operand(300, 170, Layout::row_major, rng);
+  std::vector<float> c(150 * 170);
+  gemm(a.view, b.view, c.data(), 170, false);
+  const std::int64_t before = allocation_count();
+  gemm(a.view, b.view, c.data(), 170, false);
+  const MatrixView a_small{a.view.data, 40, 100, a.view.row_stride, 1};
+  const MatrixView b_small{b.view.data, 100, 50, b.view.row_stride, 1};
+  gemm(a_small, b_small, c.data(), 170, true);
+  CHECK(allocation_count() == before);
+}
+
+// Two caller threads (two Python threads on two networks) multiply at once; each
+// owns its packing buffers, so both get exactly their serial results.
+TEST_CASE(gemm_concurrent_callers_do_not_interfere) {
+  struct Job {
+    Operand a, b;
+    std::vector<float> serial, concurrent;
+  };
+  TestRng rng(21);
+  Job jobs[2] = {{make_operand(211, 307, Layout::row_major, rng),
+                  make_operand(307, 199, Layout::row_major, rng), {}, {}},
+                 {make_operand(97, 613, Layout::transposed, rng),
+                  make_operand(613, 331, Layout::transposed, rng), {}, {}}};
+  for (Job& job : jobs) {
+    job.serial.assign(job.a.view.rows * job.b.view.cols, 0.0f);
+    gemm(job.a.view, job.b.view, job.serial.data(), job.b.view.cols, false);
+  }
+  auto run = [](Job* job) {
+    job->concurrent.assign(job->serial.size(), kNaN);
+    for (int repeat = 0; repeat < 10; ++repeat)
+      gemm(job->a.view, job->b.view, job->concurrent.data(), job->b.view.cols, false);
+  };
+  std::thread first(run, &jobs[0]);
+  std::thread second(run, &jobs[1]);
+  first.join();
+  second.join();
+  for (const Job& job : jobs)
+    CHECK(std::memcmp(job.serial.data(), job.concurrent.data(),
+                      job.serial.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE(fma_peak_is_positive) {
+  const double peak = measure_fma_peak_gflops(0.01);
+  CHECK(peak > 0.0);
+  CHECK(std::isfinite(peak));
+}

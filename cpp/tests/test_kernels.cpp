@@ -1,0 +1,206 @@
+// C++-only tests of the core above the GEMM: losses, activations, optimizers, RNG, MLP
+// gradients by finite differences, and the GAN step (determinism, no allocations).
+// The Python suite checks the same kernels against a float64 NumPy reference on many
+// shapes; these make `cpp/` testable on its own.
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "gankit/activation.h"
+#include "gankit/aligned_buffer.h"
+#include "gankit/dense.h"
+#include "gankit/gan.h"
+#include "gankit/loss.h"
+#include "gankit/mlp.h"
+#include "gankit/optimizer.h"
+#include "gankit/rng.h"
+#include "gankit/threads.h"
+#include "test_harness.h"
+
+using namespace gankit;
+
+TEST_CASE(losses_at_zero_logit_are_log2) {
+  const float zero[3] = {0, 0, 0};
+  float d_real[3], d_fake[3], d_g[3];
+  CHECK_NEAR(discriminator_loss(zero, 3, zero, 3, d_real, d_fake), 2 * std::log(2.0), 1e-15);
+  CHECK_NEAR(d_real[0], -0.5 / 3, 1e-8);
+  CHECK_NEAR(d_fake[2], 0.5 / 3, 1e-8);
+  CHECK_NEAR(generator_loss(zero, 3, GeneratorLoss::minimax, d_g), -std::log(2.0), 1e-15);
+  CHECK_NEAR(generator_loss(zero, 3, GeneratorLoss::non_saturating, d_g), std::log(2.0), 1e-15);
+}
+
+TEST_CASE(losses_finite_and_exact_at_extreme_logits) {
+  const float logits[2] = {-1e4f, 1e4f};
+  float d[2];
+  // -softplus(-1e4) = -log1p(e^-1e4) ~ 0 and -softplus(1e4) = -1e4: mean -5000.
+  CHECK_NEAR(generator_loss(logits, 2, GeneratorLoss::minimax, d), -5000.0, 1e-9);
+  CHECK_NEAR(d[0], 0.0, 1e-30);
+  CHECK_NEAR(d[1], -0.5, 1e-7);
+  CHECK_NEAR(generator_loss(logits, 2, GeneratorLoss::non_saturating, d), 5000.0, 1e-9);
+  CHECK_NEAR(d[0], -0.5, 1e-7);
+  CHECK_NEAR(d[1], 0.0, 1e-30);
+  float d_real[2], d_fake[2];
+  const double loss = discriminator_loss(logits, 2, logits, 2, d_real, d_fake);
+  CHECK(std::isfinite(loss));
+  CHECK_NEAR(loss, 10000.0, 1e-9);
+}
+
+TEST_CASE(activation_backward_uses_output) {
+  const float x[4] = {-2.0f, -0.5f, 0.5f, 2.0f};
+  for (Activation act : {Activation::relu, Activation::leaky_relu, Activation::tanh,
+                         Activation::sigmoid}) {
+    float y[4], d[4];
+    const float ones[4] = {1, 1, 1, 1};
+    activation_forward(x, y, 4, act, 0.2f);
+    activation_backward(y, ones, d, 4, act, 0.2f);
+    for (int i = 0; i < 4; ++i) {
+      const float h = 1e-3f;
+      float xp = x[i] + h, xm = x[i] - h, yp, ym;
+      activation_forward(&xp, &yp, 1, act, 0.2f);
+      activation_forward(&xm, &ym, 1, act, 0.2f);
+      CHECK_NEAR(d[i], (yp - ym) / (2 * h), 2e-3);
+    }
+  }
+  CHECK_THROWS(validate_slope(-0.1f), std::invalid_argument);
+  CHECK_THROWS(activation_from_name("swish"), std::invalid_argument);
+}
+
+TEST_CASE(adam_first_step_is_lr_times_sign) {
+  float p[3] = {0, 0, 0};
+  const float g[3] = {2.0f, -0.25f, 1e-3f};
+  float m[3] = {0, 0, 0}, v[3] = {0, 0, 0};
+  adam_step(p, g, m, v, 3, 1, 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f);
+  CHECK_NEAR(p[0], -0.01, 1e-6);
+  CHECK_NEAR(p[1], 0.01, 1e-6);
+  CHECK_NEAR(p[2], -0.01, 1e-4);
+}
+
+TEST_CASE(sgd_momentum_accumulates) {
+  float p[1] = {1.0f}, velocity[1] = {0.0f};
+  const float g[1] = {1.0f};
+  sgd_step(p, g, velocity, 1, 0.1f, 0.9f, 0.0f);  // v = 1, p = 0.9
+  sgd_step(p, g, velocity, 1, 0.1f, 0.9f, 0.0f);  // v = 1.9, p = 0.71
+  CHECK_NEAR(p[0], 0.71, 1e-6);
+  CHECK_NEAR(velocity[0], 1.9, 1e-6);
+}
+
+TEST_CASE(rng_reproducible_and_normal) {
+  Rng a(1), b(1);
+  std::vector<float> x(100001), y(100001);
+  a.fill_normal(x.data(), static_cast<std::int64_t>(x.size()));
+  b.fill_normal(y.data(), static_cast<std::int64_t>(y.size()));
+  double sum = 0, sum_sq = 0;
+  bool same = true;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    same = same && x[i] == y[i];
+    sum += x[i];
+    sum_sq += double(x[i]) * x[i];
+  }
+  CHECK(same);
+  CHECK_NEAR(sum / x.size(), 0.0, 0.01);
+  CHECK_NEAR(sum_sq / x.size(), 1.0, 0.02);
+  CHECK_THROWS(a.set_state({0, 0, 0, 0}), std::invalid_argument);
+}
+
+namespace {
+
+// sum(out * weights) for the network's output: a scalar loss for finite differences.
+double weighted_output(Mlp& net, const std::vector<float>& x, std::int64_t batch,
+                       const std::vector<float>& weights) {
+  const float* out = net.forward(x.data(), batch);
+  double s = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) s += double(out[i]) * weights[i];
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE(mlp_parameter_gradients_match_finite_differences) {
+  Mlp net({3, 5, 2}, Activation::tanh, Activation::identity, 0.2f);
+  net.init_glorot(3);
+  const std::int64_t batch = 4;
+  Rng rng(9);
+  std::vector<float> x(batch * 3), weights(batch * 2);
+  rng.fill_normal(x.data(), static_cast<std::int64_t>(x.size()));
+  rng.fill_normal(weights.data(), static_cast<std::int64_t>(weights.size()));
+  std::vector<float> d_input(batch * 3);
+  net.forward(x.data(), batch);
+  net.backward(weights.data(), true, d_input.data());
+  std::vector<float> grads(net.grads(), net.grads() + net.num_params());
+  for (std::int64_t i = 0; i < net.num_params(); ++i) {
+    const float saved = net.params()[i], h = 1e-2f;
+    net.params()[i] = saved + h;
+    const double plus = weighted_output(net, x, batch, weights);
+    net.params()[i] = saved - h;
+    const double minus = weighted_output(net, x, batch, weights);
+    net.params()[i] = saved;
+    CHECK_NEAR(grads[i], (plus - minus) / (2 * h), 2e-3);
+  }
+}
+
+namespace {
+
+struct StepTrace {
+  std::vector<double> values;
+  std::vector<float> g_params, d_params;
+};
+
+StepTrace run_gan(int threads) {
+  set_num_threads(threads);
+  auto g = std::make_shared<Mlp>(std::vector<std::int64_t>{32, 256, 256, 64}, Activation::leaky_relu,
+                                 Activation::tanh, 0.2f);
+  auto d = std::make_shared<Mlp>(std::vector<std::int64_t>{64, 256, 1}, Activation::leaky_relu,
+                                 Activation::identity, 0.2f);
+  g->init_glorot(1);
+  d->init_glorot(2);
+  Gan gan(g, d, 32, GeneratorLoss::non_saturating, NoiseKind::normal, 7);
+  std::vector<float> x_real(128 * 64, 0.25f);
+  StepTrace trace;
+  for (int it = 0; it < 4; ++it) {
+    const DStepResult r = gan.d_step(x_real.data(), 128, nullptr, 128);
+    const GStepResult s = gan.g_step(nullptr, 128);
+    trace.values.insert(trace.values.end(), {r.d_loss, r.d_real, r.d_fake, s.g_loss, s.d_fake});
+  }
+  trace.g_params.assign(g->params(), g->params() + g->num_params());
+  trace.d_params.assign(d->params(), d->params() + d->num_params());
+  return trace;
+}
+
+}  // namespace
+
+TEST_CASE(gan_steps_bitwise_identical_across_thread_counts) {
+  const int saved = num_threads();
+  const StepTrace one = run_gan(1);
+  const StepTrace two = run_gan(2);
+  set_num_threads(saved);
+  CHECK(one.values == two.values);
+  CHECK(one.g_params == two.g_params);
+  CHECK(one.d_params == two.d_params);
+}
+
+TEST_CASE(gan_steady_state_allocates_nothing) {
+  auto g = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 64, 2}, Activation::leaky_relu,
+                                 Activation::identity, 0.2f);
+  auto d = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 64, 1}, Activation::leaky_relu,
+                                 Activation::identity, 0.2f);
+  Gan gan(g, d, 2, GeneratorLoss::minimax, NoiseKind::uniform, 1);
+  std::vector<float> x(64 * 2, 0.5f);
+  gan.d_step(x.data(), 64, nullptr, 64);
+  gan.g_step(nullptr, 64);
+  const std::int64_t before = allocation_count();
+  for (int i = 0; i < 10; ++i) {
+    gan.d_step(x.data(), 64, nullptr, 64);
+    gan.g_step(nullptr, 64);
+  }
+  CHECK(allocation_count() == before);
+}
+
+TEST_CASE(gan_rejects_mismatched_networks) {
+  auto g = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 3}, Activation::relu,
+                                 Activation::identity, 0.2f);
+  auto d = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 1}, Activation::relu,
+                                 Activation::identity, 0.2f);
+  CHECK_THROWS(Gan(g, d, 2, GeneratorLoss::minimax, NoiseKind::normal, 0), std::invalid_argument);
+  CHECK_THROWS(Gan(d, d, 2, GeneratorLoss::minimax, NoiseKind::normal, 0), std::invalid_argument);
+}
