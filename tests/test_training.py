@@ -28,10 +28,12 @@ def test_1d_gaussian_mean_and_std_are_learned(seed):
 def test_ring_modes_are_covered_with_non_saturating_loss():
     mixture = gk.datasets.mixture("ring")
     data = gk.datasets.ring(n=50_000, seed=0)
-    gan = small_gan(hidden=(128, 128))
+    gan = small_gan(hidden=(128, 128), lr=5e-4)
     gan.fit(data, batch_size=256, max_iter=6000)
     scores = gk.metrics.mode_scores(gan.sample(2500), mixture)
+    # Calibrated: seeds 0 and 1 reach 8/8 modes with 36-40% high-quality samples here.
     assert scores.modes_captured >= 6, scores
+    assert scores.high_quality_fraction >= 0.15, scores
 
 
 def test_history_columns_and_seed_reproducibility():

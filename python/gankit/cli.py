@@ -20,7 +20,7 @@ DATASETS = ("ring", "grid", "gaussian_1d", "digits")
 # Per-dataset defaults: what `gankit train --dataset NAME` runs without other options.
 DEFAULTS = {
     "ring": dict(n=50_000, g_hidden=(128, 128), d_hidden=(128, 128), noise_dim=2, d_steps=1,
-                 max_iter=10_000, batch_size=256, lr=1e-3),
+                 max_iter=10_000, batch_size=256, lr=5e-4),
     "grid": dict(n=50_000, g_hidden=(256, 256), d_hidden=(256, 256), noise_dim=2, d_steps=1,
                  max_iter=20_000, batch_size=256, lr=1e-3),
     "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32), noise_dim=1, d_steps=5,
