@@ -30,6 +30,10 @@ DEFAULTS = {
 }
 
 
+# `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
+BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed"}
+
+
 class CliError(Exception):
     """A problem to report in one line, exit status 1."""
 
@@ -83,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=None, help="seed the noise (default: continue the model's RNG)")
 
     sub.add_parser("info", help="print build information (compiler, kernel, OpenMP, threads)")
+
+    bench = sub.add_parser("bench", help="run a benchmark: losses (minimax vs non-saturating) or speed",
+                           description="Run one of gankit's benchmarks; `gankit bench NAME --help` "
+                                       "lists its options.", add_help=True)
+    bench.add_argument("name", choices=sorted(BENCHMARKS), help="which benchmark")
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="options of that benchmark")
     return parser
 
 
@@ -94,6 +104,9 @@ def main(argv=None) -> int:
             return run_train(args, parser)
         if args.command == "sample":
             return run_sample(args)
+        if args.command == "bench":
+            import importlib
+            return int(importlib.import_module(BENCHMARKS[args.name]).main(args.options) or 0)
         import gankit
         print(json.dumps(gankit.build_info(), indent=2))
         return 0
