@@ -1,0 +1,73 @@
+// Internal to the activations: the row kernels every public activation function and
+// the GEMM's tile epilogue run on, one table per ISA, chosen once at start-up.
+//
+// Every version computes each element with the same IEEE operations in the same order
+// (no FMA contraction: -ffp-contract=off), so all tables give bitwise-equal results and
+// the choice is purely about speed.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "gankit/activation.h"
+
+namespace gankit {
+namespace activation_detail {
+
+// out[i] = act(in[i] + bias[i]) for i < n; bias may be null (then act(in[i])); in may
+// equal out.
+using BiasActivationRow = void (*)(const float* in, const float* bias, float* out,
+                                   std::int64_t n, Activation act, float slope);
+
+// d_out[i] = d_in[i] * act'(.) with the derivative taken from the activation's output
+// y[i] (see activation.h); d_in may equal d_out.
+using GradientRow = void (*)(const float* y, const float* d_in, float* d_out, std::int64_t n,
+                             Activation act, float slope);
+
+struct RowKernels {
+  const char* name;
+  BiasActivationRow bias_activation;
+  GradientRow gradient;
+};
+
+const RowKernels& generic_row_kernels();
+const RowKernels* avx2_row_kernels();  // null where AVX2 is not compiled or not supported
+const RowKernels& active_row_kernels();
+
+// The scalar definitions every table agrees with.
+
+// Sigmoid that never overflows: exp of a non-positive argument only.
+inline float stable_sigmoid(float x) {
+  if (x >= 0.0f) {
+    const float e = std::exp(-x);
+    return 1.0f / (1.0f + e);
+  }
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+
+inline float activate(float x, Activation act, float slope) {
+  switch (act) {
+    case Activation::identity: return x;
+    case Activation::relu: return x > 0.0f ? x : 0.0f;
+    case Activation::leaky_relu: return x > 0.0f ? x : slope * x;
+    case Activation::tanh: return std::tanh(x);
+    case Activation::sigmoid: return stable_sigmoid(x);
+  }
+  return x;
+}
+
+// d * act'(x) written in terms of y = act(x). leaky ReLU: slope >= 0, so y > 0 exactly
+// where x > 0.
+inline float times_derivative(float y, float d, Activation act, float slope) {
+  switch (act) {
+    case Activation::identity: return d;
+    case Activation::relu: return y > 0.0f ? d : 0.0f;
+    case Activation::leaky_relu: return y > 0.0f ? d : slope * d;
+    case Activation::tanh: return d * (1.0f - y * y);
+    case Activation::sigmoid: return d * (y * (1.0f - y));
+  }
+  return d;
+}
+
+}  // namespace activation_detail
+}  // namespace gankit
