@@ -108,19 +108,22 @@ bool guards_intact(const OutputMatrix& c) {
 double tolerance_for(std::int64_t k) { return 2e-6 * static_cast<double>(k + 10); }
 
 struct Case {
-  std::int64_t m, n, k;
+  std::int64_t m, n, k;  // m counts A's ones row when there is one
   Layout layout_a, layout_b;
   bool accumulate;
   const GemmEpilogue* epilogue;
+  bool ones_row = false;
 };
 
 std::string describe(const Case& tc) {
   std::ostringstream s;
   s << "kernel " << gemm_kernel_name() << ", M=" << tc.m << " N=" << tc.n << " K=" << tc.k
     << ", A " << layout_name(tc.layout_a) << ", B " << layout_name(tc.layout_b)
-    << (tc.accumulate ? ", accumulate" : ", overwrite");
+    << (tc.accumulate ? ", accumulate" : ", overwrite") << (tc.ones_row ? ", ones row" : "");
   if (tc.epilogue != nullptr)
-    s << ", epilogue " << activation_name(tc.epilogue->activation)
+    s << ", epilogue "
+      << (tc.epilogue->kind == GemmEpilogue::Kind::bias_activation ? "" : "times derivative of ")
+      << activation_name(tc.epilogue->activation)
       << (tc.epilogue->bias != nullptr ? " + bias" : "");
   return s.str();
 }
@@ -128,7 +131,8 @@ std::string describe(const Case& tc) {
 // gemm vs gemm_reference on one case; one failure line for the whole matrix.
 void check_case(const Case& tc, std::uint64_t seed) {
   TestRng rng(seed);
-  const Operand a = make_operand(tc.m, tc.k, tc.layout_a, rng);
+  Operand a = make_operand(tc.ones_row ? tc.m - 1 : tc.m, tc.k, tc.layout_a, rng);
+  if (tc.ones_row) a.view = with_ones_row(a.view);
   const Operand b = make_operand(tc.k, tc.n, tc.layout_b, rng);
   OutputMatrix c = make_output(tc.m, tc.n, tc.accumulate, rng);
   OutputMatrix expected = c;
@@ -245,6 +249,69 @@ TEST_CASE(gemm_epilogue_bias_and_every_activation) {
   }
 }
 
+// A's ones row (a dense layer's bias gradient computed with its weight gradient): the
+// last row of C is the column sums of B, on every path (skinny n <= 4, blocked, A
+// packed or read in place), in blocks of any size.
+TEST_CASE(gemm_ones_row_appends_column_sums) {
+  KernelSweep sweep;
+  std::uint64_t seed = 300;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
+    const std::int64_t ms[] = {1, 2, kernel.mr, kernel.mr + 1, 29, kernel.blocking.mc + 1};
+    const std::int64_t ns[] = {1, 3, 4, 5, kernel.nr + 1};
+    const std::int64_t ks[] = {1, 7, kernel.blocking.kc + 1};
+    for (std::int64_t m : ms)
+      for (std::int64_t n : ns)
+        for (std::int64_t k : ks)
+          for (Layout la : kAllLayouts)
+            for (bool accumulate : {false, true})
+              check_case(Case{m, n, k, la, Layout::row_major, accumulate, nullptr, true}, seed++);
+  }
+}
+
+// The backward epilogue, C *= act'(y), for every activation, on tiles at the edges and
+// past KC, with A packed, in place and skinny.
+TEST_CASE(gemm_epilogue_times_activation_derivative) {
+  KernelSweep sweep;
+  const Activation activations[] = {Activation::identity, Activation::relu,
+                                    Activation::leaky_relu, Activation::tanh,
+                                    Activation::sigmoid};
+  const Shape shapes[] = {{37, 45, 31}, {6, 16, 5}, {13, 2, 40}, {70, 1, 9}, {5, 33, 600}};
+  std::uint64_t seed = 500;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    for (Activation act : activations)
+      for (const Shape& s : shapes)
+        for (Layout la : {Layout::row_major, Layout::transposed})
+          for (bool accumulate : {false, true}) {
+            TestRng rng(seed);
+            std::vector<float> y(s.m * (s.n + 2));  // ldy > n: rows have gaps
+            for (float& v : y) v = rng.uniform();
+            if (act == Activation::relu || act == Activation::leaky_relu)
+              for (std::size_t i = 0; i < y.size(); i += 3) y[i] = 0.0f;  // the kink itself
+            const GemmEpilogue epilogue = activation_derivative_epilogue(y.data(), s.n + 2, act, 0.1f);
+            check_case(Case{s.m, s.n, s.k, la, Layout::row_major, accumulate, &epilogue}, seed++);
+          }
+  }
+}
+
+// Products at most four wide take the skinny path (dot along k for row-major A, axpy
+// along rows for transposed A): many row chunks, k tails of every length mod 8.
+TEST_CASE(gemm_skinny_products_match_reference) {
+  KernelSweep sweep;
+  std::uint64_t seed = 700;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    for (std::int64_t n : {1, 2, 3, 4})
+      for (std::int64_t m : {1, 7, 63, 64, 65, 257})
+        for (std::int64_t k : {1, 8, 9, 15, 301})
+          for (Layout la : kAllLayouts)
+            for (Layout lb : {Layout::row_major, Layout::transposed})
+              check_case(Case{m, n, k, la, lb, (m + k) % 2 == 1, nullptr}, seed++);
+  }
+}
+
 TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
   TestRng rng(5);
   const Operand a = make_operand(4, 0, Layout::row_major, rng);
@@ -288,6 +355,8 @@ TEST_CASE(gemm_bitwise_identical_for_any_thread_count) {
         {blk.mc + 57, 301, 2 * blk.kc + 19, Layout::row_major, false, true},
         {203, 257, blk.kc + 1, Layout::transposed, true, false},
         {9, blk.nc + 41, 97, Layout::row_major, false, true},
+        {1031, 1, 513, Layout::row_major, false, true},   // skinny: many row chunks
+        {5, 700, 64, Layout::transposed, false, false},   // few row tiles: split by columns
     };
     for (const Problem& pr : problems) {
       TestRng rng(static_cast<std::uint64_t>(pr.m * pr.n));

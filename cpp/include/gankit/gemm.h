@@ -20,12 +20,23 @@ namespace gankit {
 
 // A strided read-only matrix view: element (i, j) is data[i * row_stride + j * col_stride].
 // A transposed operand is the same memory with the strides swapped.
+//
+// ones_row: the view has one more row than memory holds, after the last, all ones. As
+// the A of a weight-gradient product xᵀ d_z it makes the last row of C the column sums
+// of d_z, which is the bias gradient; since a layer's b follows its W in memory, one
+// product writes both. (Only A may carry it.)
 struct MatrixView {
   const float* data;
-  std::int64_t rows;
+  std::int64_t rows;  // including the ones row when there is one
   std::int64_t cols;
   std::int64_t row_stride;
   std::int64_t col_stride;
+  bool ones_row = false;
+
+  std::int64_t data_rows() const { return ones_row ? rows - 1 : rows; }
+  float at(std::int64_t i, std::int64_t j) const {
+    return (ones_row && i == rows - 1) ? 1.0f : data[i * row_stride + j * col_stride];
+  }
 };
 
 inline MatrixView row_major(const float* data, std::int64_t rows, std::int64_t cols) {
@@ -34,13 +45,47 @@ inline MatrixView row_major(const float* data, std::int64_t rows, std::int64_t c
 inline MatrixView transposed(const MatrixView& m) {
   return MatrixView{m.data, m.cols, m.rows, m.col_stride, m.row_stride};
 }
+inline MatrixView with_ones_row(const MatrixView& m) {
+  return MatrixView{m.data, m.rows + 1, m.cols, m.row_stride, m.col_stride, true};
+}
 
-// Applied to every element of C after its final accumulation: C = act(C + bias).
+// Applied to each tile of C right after its final accumulation, while it is in L1.
+//   bias_activation (a dense layer's forward):      C = act(C + bias)
+//   times_activation_derivative (its backward):     C = C * act'(.) from y = act(.),
+//       y being M x N with leading dimension ldy (the previous layer's output)
 struct GemmEpilogue {
-  const float* bias = nullptr;   // length N (per column of C), or null
+  enum class Kind { bias_activation, times_activation_derivative };
+  Kind kind = Kind::bias_activation;
+  const float* bias = nullptr;   // bias_activation: length N (per column of C), or null
   Activation activation = Activation::identity;
   float slope = 0.2f;
+  const float* y = nullptr;      // times_activation_derivative
+  std::int64_t ldy = 0;
 };
+
+inline GemmEpilogue bias_activation_epilogue(const float* bias, Activation act, float slope) {
+  GemmEpilogue e;
+  e.bias = bias;
+  e.activation = act;
+  e.slope = slope;
+  return e;
+}
+
+inline GemmEpilogue activation_derivative_epilogue(const float* y, std::int64_t ldy,
+                                                   Activation act, float slope) {
+  GemmEpilogue e;
+  e.kind = GemmEpilogue::Kind::times_activation_derivative;
+  e.y = y;
+  e.ldy = ldy;
+  e.activation = act;
+  e.slope = slope;
+  return e;
+}
+
+// The epilogue on one tile: rows x cols of C at c (leading dimension ldc) whose corner
+// is element (i, j) of the whole C. Used by every GEMM path and by the reference.
+void apply_epilogue_tile(const GemmEpilogue& e, float* c, std::int64_t ldc, std::int64_t i,
+                         std::int64_t j, std::int64_t rows, std::int64_t cols);
 
 // C (M x N, row-major, leading dimension ldc) = A (M x K) B (K x N), or += when
 // accumulate is true; the epilogue (if given) is applied last. K may be 0 (C = 0,

@@ -16,13 +16,12 @@ void gemm_reference(const MatrixView& a, const MatrixView& b, float* c, std::int
     for (std::int64_t j = 0; j < N; ++j) {
       double sum = accumulate ? static_cast<double>(c[i * ldc + j]) : 0.0;
       for (std::int64_t p = 0; p < K; ++p)
-        sum += static_cast<double>(a.data[i * a.row_stride + p * a.col_stride]) *
+        sum += static_cast<double>(a.at(i, p)) *
                static_cast<double>(b.data[p * b.row_stride + j * b.col_stride]);
       c[i * ldc + j] = static_cast<float>(sum);
     }
   }
-  if (epilogue != nullptr && M > 0 && N > 0)
-    bias_activation_tile(c, ldc, M, N, epilogue->bias, epilogue->activation, epilogue->slope);
+  if (epilogue != nullptr && M > 0 && N > 0) apply_epilogue_tile(*epilogue, c, ldc, 0, 0, M, N);
 }
 
 }  // namespace gankit

@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 
+#include "gankit/gemm.h"
+
 // x86 kernels use GCC/Clang target attributes, so each function carries its own ISA and
 // the rest of the library stays baseline x86-64. Elsewhere (aarch64, MSVC) only the
 // generic kernel is built.
@@ -19,14 +21,37 @@
 namespace gankit {
 namespace gemm_detail {
 
-// c[i * ldc + j] (= or +=) sum_p a[p * MR + i] * b[p * NR + j]
+struct SkinnyKernels;  // skinny.h
+
+// What a micro-kernel may apply to its tile in registers before the one store (see
+// GemmEpilogue): a forward pass's bias and piecewise-linear activation (identity,
+// relu, leaky_relu), or a backward pass's activation derivative (any activation).
+// Pointers are already offset to the tile: bias to its first column, y to its corner.
+struct TileEpilogue {
+  GemmEpilogue::Kind kind;
+  const float* bias;
+  Activation activation;
+  float slope;
+  const float* y;
+  std::int64_t ldy;
+};
+
+// True when a kernel with fuses_epilogue can apply `e` in registers.
+inline bool fusable(const GemmEpilogue& e) {
+  return e.kind == GemmEpilogue::Kind::times_activation_derivative ||
+         (e.activation != Activation::tanh && e.activation != Activation::sigmoid);
+}
+
+// c[i * ldc + j] (= or +=) sum_p A(i, p) * b[p * NR + j], then the epilogue if given,
 //   for i < m <= MR, j < n <= NR, p < k (k >= 1).
-// a: MR-tall packed micro-panel, k columns of MR floats (rows >= m zero-padded).
+// A, packed (run):  a[p * MR + i], an MR-tall micro-panel (rows >= m zero-padded); lda unused.
+// A, in place (run_rowmajor_a): a[i * lda + p], rows >= m never read.
 // b: NR-wide packed micro-panel, k rows of NR floats (columns >= n zero-padded).
 // accumulate == false stores without reading c (c may hold garbage or NaN).
 // Elements of c outside the m x n corner are neither read nor written.
-using MicroKernelFn = void (*)(std::int64_t k, const float* a, const float* b, float* c,
-                               std::int64_t ldc, int m, int n, bool accumulate);
+using MicroKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                               float* c, std::int64_t ldc, int m, int n, bool accumulate,
+                               const TileEpilogue* epilogue);
 
 // Cache blocking that suits one kernel's register tile (see gemm.cpp for the roles):
 // kc: depth of one packed panel, so an A and a B micro-panel share L1;
@@ -45,6 +70,12 @@ struct MicroKernel {
   MicroKernelFn run;       // null where the file was built for another architecture
   bool (*cpu_supports)();  // true when this CPU can execute `run`
   Blocking blocking;
+  const SkinnyKernels* skinny;  // the loops for products at most kSkinnyMaxN wide
+  // Optional: A read in place when it is row-major (no packing; null: always pack),
+  // and whether `run`/`run_rowmajor_a` apply a fusable epilogue themselves (else the
+  // framework applies it to the stored tile).
+  MicroKernelFn run_rowmajor_a;
+  bool fuses_epilogue;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;

@@ -9,6 +9,7 @@
 // as well as 6x32.
 #include <cstdint>
 
+#include "skinny.h"
 #include "ukernel.h"
 
 #if GANKIT_GEMM_X86
@@ -32,8 +33,9 @@ inline __mmask16 first_lanes(int count) {
   return static_cast<__mmask16>((1u << count) - 1u);
 }
 
-GANKIT_AVX512 void avx512_12x32(std::int64_t k, const float* a, const float* b, float* c,
-                                std::int64_t ldc, int m, int n, bool accumulate) {
+GANKIT_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t, const float* b,
+                                float* c, std::int64_t ldc, int m, int n, bool accumulate,
+                                const TileEpilogue*) {
   __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -94,7 +96,8 @@ GANKIT_AVX512 void avx512_12x32(std::int64_t k, const float* a, const float* b, 
 // 512 x 2048 (4 MiB) in L3; kc = 512 measured 2-5% faster than 256 here too.
 const MicroKernel& avx512_micro_kernel() {
   static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32, cpu_has_avx512f,
-                                  Blocking{144, 512, 2048}};
+                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;
 }
 
@@ -102,7 +105,8 @@ const MicroKernel& avx512_micro_kernel() {
 
 const MicroKernel& avx512_micro_kernel() {
   static const MicroKernel kernel{"avx512", 12, 32, nullptr, cpu_has_avx512f,
-                                  Blocking{144, 512, 2048}};
+                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;
 }
 

@@ -3,6 +3,7 @@
 // all, which fits the 16 of baseline x86-64 with room for B and the broadcast of A).
 #include <cstdint>
 
+#include "skinny.h"
 #include "ukernel.h"
 
 namespace gankit {
@@ -13,8 +14,8 @@ namespace {
 constexpr int kMR = 4;
 constexpr int kNR = 8;
 
-void generic_4x8(std::int64_t k, const float* a, const float* b, float* c, std::int64_t ldc,
-                 int m, int n, bool accumulate) {
+void generic_4x8(std::int64_t k, const float* a, std::int64_t, const float* b, float* c,
+                 std::int64_t ldc, int m, int n, bool accumulate, const TileEpilogue*) {
   float acc[kMR][kNR] = {};
   for (std::int64_t p = 0; p < k; ++p) {
     const float* a_col = a + p * kMR;  // MR values of column p of A
@@ -43,7 +44,8 @@ bool always_supported() { return true; }
 // kernel is bound by its arithmetic, not by the caches.)
 const MicroKernel& generic_micro_kernel() {
   static const MicroKernel kernel{"generic", kMR, kNR, generic_4x8, always_supported,
-                                  Blocking{144, 256, 2048}};
+                                  Blocking{144, 256, 2048}, &generic_skinny_kernels(),
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;
 }
 
