@@ -101,10 +101,11 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
   d_logit_grad_.resize_discard(n_total);
   float* d_logits = d_logit_grad_.data();
   DStepResult result{};
+  double mean_probs[2];
   result.d_loss = discriminator_loss(logits, n_real, logits + n_real, n_fake, d_logits,
-                                     d_logits + n_real);
-  result.d_real = mean_sigmoid(logits, n_real);
-  result.d_fake = mean_sigmoid(logits + n_real, n_fake);
+                                     d_logits + n_real, mean_probs);
+  result.d_real = mean_probs[0];
+  result.d_fake = mean_probs[1];
 
   d_->backward(d_logits, /*want_param_grads=*/true, /*d_input=*/nullptr);
   d_->optimizer_update();
@@ -120,8 +121,7 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
 
   d_logit_grad_.resize_discard(n);
   GStepResult result{};
-  result.g_loss = generator_loss(logits, n, g_loss_, d_logit_grad_.data());
-  result.d_fake = mean_sigmoid(logits, n);
+  result.g_loss = generator_loss(logits, n, g_loss_, d_logit_grad_.data(), &result.d_fake);
 
   // D is held fixed: only the gradient w.r.t. its input flows back into G.
   d_input_grad_.resize_discard(n * data_dim());

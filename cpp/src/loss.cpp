@@ -19,59 +19,73 @@ const char* generator_loss_name(GeneratorLoss kind) {
 
 namespace {
 
-// softplus(t) = log(1 + e^t) without overflow: e^-|t| <= 1 always.
-inline double softplus(double t) { return std::fmax(t, 0.0) + std::log1p(std::exp(-std::fabs(t))); }
+// softplus(t) = log(1 + e^t) and sigmoid(t) from one exponential, e = e^-|t| <= 1, so
+// neither overflows: softplus = max(t, 0) + log1p(e); sigmoid = 1/(1+e) or e/(1+e).
+struct LogitTerms {
+  double softplus;
+  double sigmoid;
+};
 
-// sigmoid(t) with exp of a non-positive argument only.
-inline double sigmoid(double t) {
-  if (t >= 0.0) return 1.0 / (1.0 + std::exp(-t));
-  const double e = std::exp(t);
-  return e / (1.0 + e);
+inline LogitTerms logit_terms(double t) {
+  const double e = std::exp(-std::fabs(t));
+  return {std::fmax(t, 0.0) + std::log1p(e), t >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e)};
 }
 
 }  // namespace
 
 double discriminator_loss(const float* logits_real, std::int64_t n_real, const float* logits_fake,
-                          std::int64_t n_fake, float* d_real, float* d_fake) {
-  // d/dl softplus(-l) = -sigmoid(-l);  d/dl softplus(l) = sigmoid(l)
-  double real_sum = 0.0;
+                          std::int64_t n_fake, float* d_real, float* d_fake, double* mean_probs) {
+  // Real: softplus(-l), d/dl = -sigmoid(-l), and D(x) = sigmoid(l) = 1 - sigmoid(-l).
+  // Fake: softplus(l), d/dl = sigmoid(l).
+  double real_sum = 0.0, real_prob = 0.0;
   for (std::int64_t i = 0; i < n_real; ++i) {
-    const double l = logits_real[i];
-    real_sum += softplus(-l);
-    if (d_real != nullptr) d_real[i] = static_cast<float>(-sigmoid(-l) / n_real);
+    const LogitTerms t = logit_terms(-static_cast<double>(logits_real[i]));
+    real_sum += t.softplus;
+    real_prob += 1.0 - t.sigmoid;
+    if (d_real != nullptr) d_real[i] = static_cast<float>(-t.sigmoid / n_real);
   }
-  double fake_sum = 0.0;
+  double fake_sum = 0.0, fake_prob = 0.0;
   for (std::int64_t i = 0; i < n_fake; ++i) {
-    const double l = logits_fake[i];
-    fake_sum += softplus(l);
-    if (d_fake != nullptr) d_fake[i] = static_cast<float>(sigmoid(l) / n_fake);
+    const LogitTerms t = logit_terms(static_cast<double>(logits_fake[i]));
+    fake_sum += t.softplus;
+    fake_prob += t.sigmoid;
+    if (d_fake != nullptr) d_fake[i] = static_cast<float>(t.sigmoid / n_fake);
+  }
+  if (mean_probs != nullptr) {
+    mean_probs[0] = real_prob / n_real;
+    mean_probs[1] = fake_prob / n_fake;
   }
   return real_sum / n_real + fake_sum / n_fake;
 }
 
 double generator_loss(const float* logits_fake, std::int64_t n, GeneratorLoss kind,
-                      float* d_logits) {
-  double sum = 0.0;
+                      float* d_logits, double* mean_prob) {
+  double sum = 0.0, prob = 0.0;
   for (std::int64_t i = 0; i < n; ++i) {
     const double l = logits_fake[i];
     if (kind == GeneratorLoss::minimax) {
       // log(1 - sigmoid(l)) = -softplus(l); its gradient -sigmoid(l) vanishes as l -> -inf,
       // exactly when D confidently rejects the fakes: the saturation the seed describes.
-      sum -= softplus(l);
-      if (d_logits != nullptr) d_logits[i] = static_cast<float>(-sigmoid(l) / n);
+      const LogitTerms t = logit_terms(l);
+      sum -= t.softplus;
+      prob += t.sigmoid;
+      if (d_logits != nullptr) d_logits[i] = static_cast<float>(-t.sigmoid / n);
     } else {
       // -log sigmoid(l) = softplus(-l); gradient -sigmoid(-l) -> -1 as l -> -inf: strong
       // exactly when D rejects the fakes.
-      sum += softplus(-l);
-      if (d_logits != nullptr) d_logits[i] = static_cast<float>(-sigmoid(-l) / n);
+      const LogitTerms t = logit_terms(-l);
+      sum += t.softplus;
+      prob += 1.0 - t.sigmoid;
+      if (d_logits != nullptr) d_logits[i] = static_cast<float>(-t.sigmoid / n);
     }
   }
+  if (mean_prob != nullptr) *mean_prob = prob / n;
   return sum / n;
 }
 
 double mean_sigmoid(const float* logits, std::int64_t n) {
   double sum = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sum += sigmoid(logits[i]);
+  for (std::int64_t i = 0; i < n; ++i) sum += logit_terms(logits[i]).sigmoid;
   return sum / n;
 }
 

@@ -1,4 +1,5 @@
-// xoshiro256** (Blackman & Vigna) with splitmix64 seeding; Box-Muller normals.
+// xoshiro256** (Blackman & Vigna) with splitmix64 seeding; uniform floats. Normal
+// deviates are in rng_normal.cpp.
 #include "gankit/rng.h"
 
 #include <cmath>
@@ -16,8 +17,6 @@ std::uint64_t splitmix64(std::uint64_t& x) {
 }
 
 inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-constexpr double kTwoPi = 6.283185307179586476925286766559;
 
 }  // namespace
 
@@ -45,18 +44,6 @@ std::uint64_t Rng::next_u64() {
 }
 
 double Rng::uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-
-void Rng::fill_normal(float* out, std::int64_t n) {
-  // Pairs from one (u1, u2); an odd tail discards the second deviate, so the stream
-  // position after a call depends only on n.
-  for (std::int64_t i = 0; i < n; i += 2) {
-    const double u1 = 1.0 - uniform01();  // (0, 1]: log stays finite
-    const double u2 = uniform01();
-    const double radius = std::sqrt(-2.0 * std::log(u1));
-    out[i] = static_cast<float>(radius * std::cos(kTwoPi * u2));
-    if (i + 1 < n) out[i + 1] = static_cast<float>(radius * std::sin(kTwoPi * u2));
-  }
-}
 
 void Rng::fill_uniform(float* out, std::int64_t n, float low, float high) {
   const double width = static_cast<double>(high) - static_cast<double>(low);

@@ -2,6 +2,7 @@
 // gradients by finite differences, and the GAN step (determinism, no allocations).
 // The Python suite checks the same kernels against a float64 NumPy reference on many
 // shapes; these make `cpp/` testable on its own.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -236,4 +237,65 @@ TEST_CASE(activation_row_kernels_bitwise_equal_across_isas) {
         active.gradient(y.data(), x.data(), d_b.data(), n, act, 0.3f);
         CHECK(std::memcmp(d_a.data(), d_b.data(), n * sizeof(float)) == 0);
       }
+}
+
+// The float Box-Muller with its own log/sin/cos series against the same transform in
+// double through libm, on the same 64-bit draws: within a few float ulps everywhere,
+// including the largest radius and every quadrant; an odd count keeps the stream
+// position of an even one.
+TEST_CASE(rng_normal_matches_double_box_muller) {
+  const std::int64_t n = 200001;
+  Rng generator(7), draws(7);
+  std::vector<float> z(n);
+  generator.fill_normal(z.data(), n);
+  double worst = 0.0;
+  for (std::int64_t i = 0; i < n; i += 2) {
+    const std::uint64_t x = draws.next_u64();
+    const double u1 = static_cast<double>((x >> 40) + 1) * 0x1.0p-24;
+    const double u2 = static_cast<double>((x >> 8) & 0xffffff) * 0x1.0p-24;
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    const double angle = 6.283185307179586 * u2;
+    worst = std::max(worst, std::fabs(z[i] - radius * std::cos(angle)));
+    if (i + 1 < n) worst = std::max(worst, std::fabs(z[i + 1] - radius * std::sin(angle)));
+  }
+  CHECK(worst < 4e-6);  // |z| <= 5.8: a few ulps of float
+  // The smallest u1 gives the largest radius, sqrt(2 * 24 ln 2).
+  CHECK(*std::max_element(z.begin(), z.end()) <= 5.7686f);
+  Rng odd(9), even(9);
+  std::vector<float> a(5), b(6);
+  odd.fill_normal(a.data(), 5);
+  even.fill_normal(b.data(), 6);
+  for (int i = 0; i < 5; ++i) CHECK(a[i] == b[i]);
+  CHECK(odd.next_u64() == even.next_u64());
+}
+
+// tanh and sigmoid (their own float exponential) against double-precision libm over
+// the whole float range: within 4 float ulps (relative 2.4e-7), exact at the ends,
+// NaN propagated, signed zero kept by tanh.
+TEST_CASE(tanh_and_sigmoid_match_double_precision) {
+  using activation_detail::sigmoid_value;
+  using activation_detail::tanh_value;
+  double worst_tanh = 0.0, worst_sigmoid = 0.0;
+  auto relative = [](double got, double want) {
+    return want == 0.0 ? std::fabs(got) : std::fabs(got - want) / std::fabs(want);
+  };
+  for (double x = -100.0; x <= 100.0; x += 0.00390625 * 0.73) {
+    const float xf = static_cast<float>(x);
+    worst_tanh = std::max(worst_tanh, relative(tanh_value(xf), std::tanh(double(xf))));
+    const double s = 1.0 / (1.0 + std::exp(-double(xf)));
+    if (s > 1e-37) worst_sigmoid = std::max(worst_sigmoid, relative(sigmoid_value(xf), s));
+  }
+  for (float tiny : {1e-30f, 1e-10f, 1e-5f, 3e-3f, 0.1f}) {  // tanh x ~ x: relative precision
+    worst_tanh = std::max(worst_tanh, relative(tanh_value(tiny), std::tanh(double(tiny))));
+    worst_tanh = std::max(worst_tanh, relative(tanh_value(-tiny), std::tanh(-double(tiny))));
+  }
+  CHECK(worst_tanh < 4.8e-7);
+  CHECK(worst_sigmoid < 4.8e-7);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(tanh_value(inf) == 1.0f && tanh_value(-inf) == -1.0f);
+  CHECK(sigmoid_value(inf) == 1.0f && sigmoid_value(-inf) >= 0.0f && sigmoid_value(-inf) < 1e-37f);
+  CHECK(std::isnan(tanh_value(std::numeric_limits<float>::quiet_NaN())));
+  CHECK(std::isnan(sigmoid_value(std::numeric_limits<float>::quiet_NaN())));
+  CHECK(std::signbit(tanh_value(-0.0f)) && tanh_value(-0.0f) == 0.0f);
+  CHECK(sigmoid_value(0.0f) == 0.5f && sigmoid_value(-0.0f) == 0.5f);
 }

@@ -20,13 +20,16 @@ GeneratorLoss generator_loss_from_name(const std::string& name);  // throws std:
 const char* generator_loss_name(GeneratorLoss kind);
 
 // Returns d_loss; writes d(d_loss)/d(logit) to d_real (n_real) and d_fake (n_fake)
-// unless they are null. n_real, n_fake >= 1.
+// unless they are null, and mean D(x) over each set to mean_probs[0] (real) and [1]
+// (fake) unless it is null (from the same exponentials). n_real, n_fake >= 1.
 double discriminator_loss(const float* logits_real, std::int64_t n_real, const float* logits_fake,
-                          std::int64_t n_fake, float* d_real, float* d_fake);
+                          std::int64_t n_fake, float* d_real, float* d_fake,
+                          double* mean_probs = nullptr);
 
-// Returns g_loss; writes d(g_loss)/d(logit) to d_logits (n) unless it is null. n >= 1.
+// Returns g_loss; writes d(g_loss)/d(logit) to d_logits (n) unless it is null, and mean
+// D(G(z)) to *mean_prob unless it is null. n >= 1.
 double generator_loss(const float* logits_fake, std::int64_t n, GeneratorLoss kind,
-                      float* d_logits);
+                      float* d_logits, double* mean_prob = nullptr);
 
 // mean sigmoid(l): the mean probability D assigns to "real".
 double mean_sigmoid(const float* logits, std::int64_t n);

@@ -1,7 +1,8 @@
 // The core's random numbers: xoshiro256** seeded through splitmix64, with normal
 // deviates by Box-Muller. Written out rather than <random> because the standard
 // distributions differ between library implementations, and a seed must give the
-// same numbers everywhere. The whole state is four words, so checkpoints carry it.
+// same numbers everywhere (normals: a float Box-Muller with its own series, see
+// rng_normal.cpp, so no libm version or vector width changes them). The whole state is four words, so checkpoints carry it.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -5,10 +5,10 @@
 // (no FMA contraction: -ffp-contract=off), so all tables give bitwise-equal results and
 // the choice is purely about speed.
 #pragma once
-#include <cmath>
 #include <cstdint>
 
 #include "gankit/activation.h"
+#include "smooth_rows.h"
 
 namespace gankit {
 namespace activation_detail {
@@ -35,23 +35,13 @@ const RowKernels& active_row_kernels();
 
 // The scalar definitions every table agrees with.
 
-// Sigmoid that never overflows: exp of a non-positive argument only.
-inline float stable_sigmoid(float x) {
-  if (x >= 0.0f) {
-    const float e = std::exp(-x);
-    return 1.0f / (1.0f + e);
-  }
-  const float e = std::exp(x);
-  return e / (1.0f + e);
-}
-
 inline float activate(float x, Activation act, float slope) {
   switch (act) {
     case Activation::identity: return x;
     case Activation::relu: return x > 0.0f ? x : 0.0f;
     case Activation::leaky_relu: return x > 0.0f ? x : slope * x;
-    case Activation::tanh: return std::tanh(x);
-    case Activation::sigmoid: return stable_sigmoid(x);
+    case Activation::tanh: return tanh_value(x);
+    case Activation::sigmoid: return sigmoid_value(x);
   }
   return x;
 }

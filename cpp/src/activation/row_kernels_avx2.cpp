@@ -1,5 +1,5 @@
 // AVX2 row kernels: eight floats per step (simd_avx2.h), a masked load/store for the
-// tail; tanh and sigmoid call the scalar definitions (libm).
+// tail; tanh and sigmoid run their own vectorised rows (smooth_rows.cpp).
 #include "row_kernels.h"
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
@@ -17,11 +17,8 @@ namespace {
 
 GANKIT_TARGET_AVX2 void bias_activation_row(const float* in, const float* bias, float* out,
                                             std::int64_t n, Activation act, float slope) {
-  if (act == Activation::tanh || act == Activation::sigmoid) {
-    for (std::int64_t i = 0; i < n; ++i)
-      out[i] = activate(bias != nullptr ? in[i] + bias[i] : in[i], act, slope);
-    return;
-  }
+  if (act == Activation::tanh) return tanh_row(in, bias, out, n);
+  if (act == Activation::sigmoid) return sigmoid_row(in, bias, out, n);
   const __m256 slope8 = _mm256_set1_ps(slope);
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {

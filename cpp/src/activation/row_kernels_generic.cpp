@@ -9,6 +9,8 @@ namespace {
 
 void bias_activation_row(const float* in, const float* bias, float* out, std::int64_t n,
                          Activation act, float slope) {
+  if (act == Activation::tanh) return tanh_row(in, bias, out, n);
+  if (act == Activation::sigmoid) return sigmoid_row(in, bias, out, n);
   if (bias != nullptr) {
     for (std::int64_t i = 0; i < n; ++i) out[i] = activate(in[i] + bias[i], act, slope);
     return;
@@ -24,7 +26,7 @@ void bias_activation_row(const float* in, const float* bias, float* out, std::in
       for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] > 0.0f ? in[i] : slope * in[i];
       return;
     default:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = activate(in[i], act, slope);
+      return;  // tanh and sigmoid handled above
   }
 }
 

@@ -152,14 +152,14 @@ GANKIT_AVX2 void avx2_6x16_rowmajor_a(std::int64_t k, const float* a, std::int64
 
 }  // namespace
 
-// kc = 512: the B micro-panel (512 x 16, 32 KiB) fills L1 and the A micro-panel
-// (12 KiB) streams past it from L2, which Zen 4 feeds fast enough; against kc = 256
-// it halves the passes over C and measured 2-4% faster at 1024 and on the MLP
-// products. mc = 144: the A block (144 x 512, 288 KiB) stays in the 1 MiB L2.
-// nc = 2048: the B panel (512 x 2048, 4 MiB) stays in L3 with room to share.
+// kc = 256: the B micro-panel (256 x 16, 16 KiB) takes half of a 32 KiB L1 and stays
+// there while A micro-panels (6 KiB) stream past it; at kc = 512 the panel alone fills
+// L1 (Zen 3 and Zen 4 both have 32 KiB) and is evicted by A. BLIS's Zen configurations
+// use the same 6 x 16 / 144 / 256 blocking for sgemm. mc = 144: the A block
+// (144 x 256, 144 KiB) stays in L2. nc = 2048: the B panel (256 x 2048, 2 MiB) in L3.
 const MicroKernel& avx2_micro_kernel() {
   static const MicroKernel kernel{"avx2", kMR, kNR, avx2_6x16_packed, cpu_has_avx2_fma,
-                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
                                   avx2_6x16_rowmajor_a, /*fuses_epilogue=*/true};
   return kernel;
 }
@@ -168,7 +168,7 @@ const MicroKernel& avx2_micro_kernel() {
 
 const MicroKernel& avx2_micro_kernel() {
   static const MicroKernel kernel{"avx2", 6, 16, nullptr, cpu_has_avx2_fma,
-                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
                                   /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;
 }
