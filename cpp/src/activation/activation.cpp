@@ -5,7 +5,12 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gankit/threads.h"
 #include "row_kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace gankit {
 
@@ -46,17 +51,46 @@ void activation_backward(const float* y, const float* d_y, float* d_x, std::int6
   active_row_kernels().gradient(y, d_y, d_x, n, act, slope);
 }
 
+namespace {
+
+// Runs body(first_row, end_row) over [0, rows), split across threads when the matrix
+// is large enough to pay for them (a GEMM tile never is). Rows are independent, so
+// the split changes no result.
+template <typename Body>
+void for_row_ranges(std::int64_t rows, std::int64_t cols, Body body) {
+  constexpr double kCostPerElement = 4.0;  // a load, one or two operations, a store
+  const int nt = threads_for(rows, static_cast<double>(cols) * kCostPerElement);
+  if (nt <= 1) {
+    body(0, rows);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    const std::int64_t t = omp_get_thread_num(), parts = omp_get_num_threads();
+    body(rows * t / parts, rows * (t + 1) / parts);
+#endif
+  }
+}
+
+}  // namespace
+
 void bias_activation_tile(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
                           const float* bias, Activation act, float slope) {
   const auto row_kernel = active_row_kernels().bias_activation;
-  for (std::int64_t r = 0; r < rows; ++r) row_kernel(c + r * ldc, bias, c + r * ldc, cols, act, slope);
+  for_row_ranges(rows, cols, [&](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) row_kernel(c + r * ldc, bias, c + r * ldc, cols, act, slope);
+  });
 }
 
 void activation_gradient_tile(float* d, std::int64_t ldd, const float* y, std::int64_t ldy,
                               std::int64_t rows, std::int64_t cols, Activation act, float slope) {
   if (act == Activation::identity) return;
   const auto row_kernel = active_row_kernels().gradient;
-  for (std::int64_t r = 0; r < rows; ++r) row_kernel(y + r * ldy, d + r * ldd, d + r * ldd, cols, act, slope);
+  for_row_ranges(rows, cols, [&](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r)
+      row_kernel(y + r * ldy, d + r * ldd, d + r * ldd, cols, act, slope);
+  });
 }
 
 const char* activation_kernel_name() { return active_row_kernels().name; }

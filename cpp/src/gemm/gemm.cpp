@@ -279,8 +279,12 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
   const GemmPlan plan{&kernel, a, b, c, ldc, accumulate, epilogue,
                       std::min(full.mc, round_up(M, kernel.mr)), std::min(full.kc, K),
                       std::min(full.nc, round_up(N, kernel.nr)), a_in_place, fuse};
+  // A tile costs its FMAs plus a fixed part (packing, the store, the epilogue) worth
+  // about eight k steps, which decides for the shallow products: a first layer with
+  // K = 2 writes as much of C as a deep one and gains as much from a second thread.
   const std::int64_t tiles = ceil_div(M, kernel.mr) * ceil_div(N, kernel.nr);
-  run_blocked(plan, threads_for(tiles, 2.0 * kernel.mr * kernel.nr * static_cast<double>(K)));
+  const double tile_cost = 2.0 * kernel.mr * kernel.nr * static_cast<double>(K + 8);
+  run_blocked(plan, threads_for(tiles, tile_cost));
 }
 
 }  // namespace gankit

@@ -50,7 +50,8 @@ bool gemm_skinny(const SkinnyKernels& kernels, const MatrixView& a, const Matrix
   const int n = static_cast<int>(N);
   const float* bt = dot ? columns_along_k(b) : nullptr;
   const std::int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-  const int nt = threads_for(chunks, 2.0 * kRowsPerChunk * static_cast<double>(N * K));
+  // Per row: the FMAs plus the row's read of A, as memory-bound as it is arithmetic.
+  const int nt = threads_for(chunks, kRowsPerChunk * static_cast<double>((2 * N + 1) * K));
   (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
