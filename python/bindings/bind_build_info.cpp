@@ -1,10 +1,12 @@
-// build_info, threads and the allocation counter.
+// build_info, threads, the allocation counter and the step profile.
 #include <pybind11/stl.h>
 
 #include "bindings.h"
 #include "gankit/aligned_buffer.h"
 #include "gankit/build_info.h"
+#include "gankit/activation.h"
 #include "gankit/gemm.h"
+#include "gankit/step_profile.h"
 #include "gankit/threads.h"
 
 namespace py = pybind11;
@@ -18,6 +20,7 @@ void bind_build_info(py::module_& m) {
     d["version"] = info.version;
     d["compiler"] = info.compiler;
     d["kernel"] = info.gemm_kernel;
+    d["elementwise_kernel"] = gankit::activation_kernel_name();
     d["available_kernels"] = gankit::gemm_available_kernels();
     d["openmp"] = info.openmp;
     d["num_threads"] = info.num_threads;
@@ -30,6 +33,15 @@ void bind_build_info(py::module_& m) {
   }, py::arg("n"));
   m.def("allocation_count", &gankit::allocation_count,
         "Buffers the core has allocated so far (a steady-state step adds none).");
+  m.def("step_profile_enable", &gankit::step_profile_enable, py::arg("on"),
+        "Turn the per-phase timers of the GAN steps on or off (off by default).");
+  m.def("step_profile_reset", &gankit::step_profile_reset);
+  m.def("step_profile", [] {
+    py::dict totals;
+    for (const gankit::StepPhaseTotal& t : gankit::step_profile_totals())
+      totals[t.name] = py::make_tuple(t.seconds, t.calls);
+    return totals;
+  }, "{phase: (seconds, calls)} accumulated since the last reset while profiling was on.");
 }
 
 }  // namespace gankit_py
