@@ -182,6 +182,7 @@ def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
         assert row["config"] == "tiny" and row["threads"] == 1 and len(row["its_per_round"]) == 2
         assert row["median_its"] > 0 and row["best_its"] >= row["median_its"]
         assert row["median_gflops"] == pytest.approx(row["median_its"] * minimal_flops(CONFIGS["tiny"]) * 1e-9)
+        assert row["other_jobs_cores"] >= 0 and row["idle_workers_cpu_fraction"] >= 0
     assert report["fma_peak_gflops_per_core"] > 0
     assert report["comparisons"] == [{"config": "tiny", "threads": 1, "ratio": None, "against": None}]
     assert report["flops"]["per_iteration"] == {"tiny": minimal_flops(CONFIGS["tiny"])}
@@ -213,3 +214,22 @@ def test_bad_options_exit_with_a_message(argv, message, capsys):
         speed.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("usable, threads, expected", [
+    ({0, 1}, 1, [0]), ({0, 1}, 2, None), ({0, 1}, 4, None), (set(range(16)), 2, [0, 1]), ({3, 5, 9}, 2, [3, 5]),
+])
+def test_jax_is_pinned_to_as_many_cpus_as_threads_when_there_are_more(usable, threads, expected, monkeypatch):
+    monkeypatch.setattr(speed.os, "sched_getaffinity", lambda pid: usable, raising=False)
+    assert speed.jax_cpus(threads) == expected
+
+
+def test_worker_environment_sets_thread_pools_and_one_thread_xla_flags(monkeypatch):
+    from gankit.bench._workers import worker_environment
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    env = worker_environment("jax", 1)
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    assert env["JAX_PLATFORMS"] == "cpu" and env["OMP_NUM_THREADS"] == "1"
+    env = worker_environment("torch", 2)
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"  # only JAX at one thread gets the flags
+    assert env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "2"

@@ -104,7 +104,7 @@ def worker_main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="A speed-benchmark worker (started by gankit bench speed).")
     parser.add_argument("--framework", choices=sorted(FRAMEWORK_MODULES), required=True)
     parser.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--pin-cpu", type=int, default=None)
+    parser.add_argument("--pin-cpus", default=None, help="comma-separated CPUs to run on")
     args = parser.parse_args(argv)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into a reply
@@ -112,8 +112,8 @@ def worker_main(argv=None) -> int:
     def reply(message: dict) -> None:
         replies.write(json.dumps(message) + "\n")
 
-    if args.pin_cpu is not None:
-        os.sched_setaffinity(0, {args.pin_cpu})  # before the import, so every thread inherits it
+    if args.pin_cpus:  # before the import, so every thread the framework starts inherits it
+        os.sched_setaffinity(0, {int(cpu) for cpu in args.pin_cpus.split(",")})
     try:
         module = importlib.import_module(FRAMEWORK_MODULES[args.framework])
         setup = module.setup_threads(args.threads)
@@ -135,6 +135,18 @@ def worker_main(argv=None) -> int:
 
 
 # -- the parent side ---------------------------------------------------------------------
+def machine_busy_seconds() -> float:
+    """CPU time all processes have used on every core so far, from /proc/stat (Linux;
+    NaN elsewhere): with the workers' own CPU time it gives the load of other jobs."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")  # up to steal, no guests
+
+
 def is_installed(framework: str) -> bool:
     return importlib.util.find_spec(FRAMEWORK_PACKAGES[framework]) is not None
 
@@ -156,12 +168,12 @@ def worker_environment(framework: str, threads: int) -> dict:
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, framework: str, threads: int, pin_cpu=None, start_timeout: float = 300.0):
-        self.framework, self.threads, self.pin_cpu = framework, threads, pin_cpu
+    def __init__(self, framework: str, threads: int, pin_cpus=None, start_timeout: float = 300.0):
+        self.framework, self.threads = framework, threads
         command = [sys.executable, "-m", "gankit.bench._workers", "--framework", framework,
                    "--threads", str(threads)]
-        if pin_cpu is not None:
-            command += ["--pin-cpu", str(pin_cpu)]
+        if pin_cpus:
+            command += ["--pin-cpus", ",".join(map(str, pin_cpus))]
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=worker_environment(framework, threads))

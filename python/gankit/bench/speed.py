@@ -32,7 +32,7 @@ import sys
 import time
 from typing import Dict, List
 
-from ._workers import FRAMEWORK_MODULES, Worker, WorkerError, is_installed
+from ._workers import FRAMEWORK_MODULES, Worker, WorkerError, is_installed, machine_busy_seconds
 from .speed_configs import CONFIGS, DEFAULT_CONFIGS, FLOP_FORMULA, minimal_flops, parse_config_names
 from .speed_report import machine_info, markdown_report
 
@@ -68,8 +68,9 @@ def _config_list(text: str) -> List[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gankit bench speed", description=__doc__.split("\n\n")[0],
-        epilog="configs: " + "; ".join(f"{c.name}: {c.describe()}" for c in CONFIGS.values()))
+        prog="gankit bench speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="configs:\n" + "\n".join(f"  {c.name:9s} {c.describe()}" + (f" ({c.note})" if c.note else "")
+                                         for c in CONFIGS.values()))
     parser.add_argument("--configs", type=_config_list, default=None,
                         help="comma-separated config names, or 'all' (default: toy2d,digits,mnist64,mnist256)")
     parser.add_argument("--threads", type=lambda t: _int_list(t, "--threads"), default=[1, 2],
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated from gankit,numpy,torch,jax (default: all; "
                              "ones not installed are reported and skipped)")
     parser.add_argument("--seconds", type=float, default=None,
-                        help="length of one measurement (default: 1.0; --quick: 0.25)")
+                        help="length of one measurement (default: 1.0; --quick: 0.2)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="measurements per framework and config; the median is reported "
                              "(default: 7; --quick: 3)")
@@ -95,7 +96,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     quick = args.quick
     args.configs = args.configs or list(DEFAULT_CONFIGS)
-    args.seconds = args.seconds if args.seconds is not None else (0.25 if quick else 1.0)
+    args.seconds = args.seconds if args.seconds is not None else (0.2 if quick else 1.0)
     args.rounds = args.rounds if args.rounds is not None else (3 if quick else 7)
     args.warmup = args.warmup if args.warmup is not None else (0.2 if quick else 1.0)
     args.settle = 0.1 if quick else 0.25  # pause before each measurement (spinning threads)
@@ -108,9 +109,16 @@ def parse_args(argv):
 
 
 # -- running the workers ---------------------------------------------------------------
+def jax_cpus(threads: int):
+    """The CPUs JAX's worker is pinned to: `threads` of them when the machine has more
+    (XLA sizes its pools from the CPUs it may use, and has no thread-count setting after
+    import), else none: with as many threads as cores JAX keeps its default."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return usable[:threads] if threads < len(usable) else None
+
+
 def start_workers(frameworks, threads: int, status: Dict[str, str], log) -> Dict[str, Worker]:
-    """One worker per installed framework at this thread count; JAX at one thread is
-    pinned to one CPU (its thread count is fixed at import)."""
+    """One worker per installed framework at this thread count (see jax_cpus for JAX)."""
     workers = {}
     for name in frameworks:
         if status.get(name, "ok") != "ok":
@@ -119,9 +127,8 @@ def start_workers(frameworks, threads: int, status: Dict[str, str], log) -> Dict
             status[name] = "not installed"
             log(f"{name}: not installed, skipped")
             continue
-        pin = min(os.sched_getaffinity(0)) if (name == "jax" and threads == 1) else None
         try:
-            workers[name] = Worker(name, threads, pin_cpu=pin)
+            workers[name] = Worker(name, threads, pin_cpus=jax_cpus(threads) if name == "jax" else None)
         except WorkerError as exc:
             status[name] = f"failed to start: {exc}"
             log(f"{name}: {status[name]}")
@@ -171,12 +178,18 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
 
 
 def timed_run(workers: Dict[str, Worker], name: str, config_name: str, seconds: float) -> dict:
-    """One measurement by worker `name`, with the CPU time the idle workers used meanwhile:
-    near zero when no framework's spinning threads steal cores from the one measured."""
+    """One measurement by worker `name`, with what else ran meanwhile: the CPU time the
+    idle workers used (near zero unless some framework's spinning threads steal cores
+    from the one measured) and the CPU time of every other process on the machine."""
     idle = [w for other, w in workers.items() if other != name]
-    before = sum(w.cpu_seconds() for w in idle)
+    idle_before, ours_before = sum(w.cpu_seconds() for w in idle), workers[name].cpu_seconds()
+    machine_before, start = machine_busy_seconds(), time.perf_counter()
     run = workers[name].request(120 + 20 * seconds, op="run", config=config_name, seconds=seconds)
-    run["idle_workers_cpu_seconds"] = sum(w.cpu_seconds() for w in idle) - before
+    wall = time.perf_counter() - start
+    idle_cpu = sum(w.cpu_seconds() for w in idle) - idle_before
+    ours = workers[name].cpu_seconds() - ours_before
+    run["idle_workers_cpu_seconds"] = idle_cpu
+    run["other_jobs_cores"] = max(0.0, machine_busy_seconds() - machine_before - idle_cpu - ours) / wall
     return run
 
 
@@ -195,6 +208,8 @@ def summarise(config_name: str, threads: int, framework: str, runs: List[dict]) 
         "iterations_per_round": [r["iterations"] for r in runs],
         # CPU time the other (idle) workers used during the timed runs, per second of run.
         "idle_workers_cpu_fraction": max(r["idle_workers_cpu_seconds"] / r["seconds"] for r in runs),
+        # Cores busy with other jobs on the machine while this framework was timed.
+        "other_jobs_cores": statistics.median(r["other_jobs_cores"] for r in runs),
     }
 
 
@@ -267,8 +282,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     args.argv = argv
 
+    start = time.perf_counter()
+
     def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     report = run_benchmark(args, log)
     text = markdown_report(report)

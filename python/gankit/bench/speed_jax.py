@@ -8,8 +8,9 @@ only in the G step, so XLA drops the products nobody needs. Adam is written out 
 formula as torch.optim.Adam) so optax is not required. Each call blocks until the new
 state is ready, as gankit's steps return only when done.
 
-Threads cannot be set after import: the parent starts this worker with XLA_FLAGS (and
-pins it to one CPU) for 1 thread, and leaves JAX at its default for more.
+Threads cannot be set after import: for 1 thread the parent starts this worker with
+XLA_FLAGS and pins it to one CPU; for n threads on a machine with more than n cores it
+pins it to n CPUs; with as many threads as cores it leaves JAX at its default.
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ ONE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_
 
 
 def setup_threads(threads: int) -> str:
+    """Only describes: the parent set the flags and CPUs before this process imported JAX."""
     import os
-    if threads == 1:
-        return (f"XLA_FLAGS={ONE_THREAD_XLA_FLAGS!r} set before import, process pinned to "
-                f"CPU {sorted(os.sched_getaffinity(0))}")
-    return f"JAX default threading (XLA_FLAGS unset), {len(os.sched_getaffinity(0))} CPUs visible"
+    cpus = sorted(os.sched_getaffinity(0))
+    flags = os.environ.get("XLA_FLAGS")
+    how = f"XLA_FLAGS={flags!r} set before import" if flags else "JAX's default threading (no XLA_FLAGS)"
+    return f"{how}, process on CPUs {cpus} (JAX sizes its thread pools from these)"
 
 
 def versions() -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from typing import List
 
 from .speed_configs import CONFIGS, LEARNING_RATE
@@ -85,8 +86,8 @@ def summary_table(report: dict) -> List[str]:
     rows = {(r["config"], r["threads"], r["framework"]): r for r in report["results"]}
     ratios = {(c["config"], c["threads"]): c for c in report["comparisons"]}
     lines = ["| config | threads | " + " | ".join(f"{f} it/s" for f in present)
-             + " | gankit ÷ max(torch, jax) | gankit % of FMA peak |",
-             "|---|---:|" + "---:|" * len(present) + "---:|---:|"]
+             + " | gankit ÷ max(torch, jax) | gankit % of FMA peak | other jobs (cores) |",
+             "|---|---:|" + "---:|" * len(present) + "---:|---:|---:|"]
     for c in report["comparisons"]:
         key = (c["config"], c["threads"])
         cells = [_rate(rows.get((*key, f))) for f in present]
@@ -94,18 +95,20 @@ def summary_table(report: dict) -> List[str]:
         ratio = f"{cmp_['ratio']:.2f} (vs {cmp_['against']})" if cmp_["ratio"] is not None else "n/a"
         ours = rows.get((*key, "gankit"))
         peak = f"{100 * ours['fraction_of_peak']:.0f}%" if ours else "—"
-        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + f" | {ratio} | {peak} |")
+        load = statistics.median(rows[(*key, f)]["other_jobs_cores"] for f in present if (*key, f) in rows)
+        lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + f" | {ratio} | {peak} | {load:.2f} |")
     return lines
 
 
 def detail_table(report: dict) -> List[str]:
     lines = ["| config | threads | framework | it/s median | it/s best | spread | GFLOP/s | % of peak "
-             "| CPU cores busy |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+             "| CPU cores busy | idle workers' CPU | other jobs (cores) |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["results"]:
         lines.append(f"| {r['config']} | {r['threads']} | {r['framework']} | {r['median_its']:,.1f} "
                      f"| {r['best_its']:,.1f} | {100 * r['spread']:.0f}% | {r['median_gflops']:.1f} "
-                     f"| {100 * r['fraction_of_peak']:.0f}% | {r['cpu_cores_used']:.2f} |")
+                     f"| {100 * r['fraction_of_peak']:.0f}% | {r['cpu_cores_used']:.2f} "
+                     f"| {r['idle_workers_cpu_fraction']:.2f} | {r['other_jobs_cores']:.2f} |")
     return lines
 
 
@@ -127,14 +130,23 @@ def thread_notes(report: dict) -> List[str]:
 def markdown_report(report: dict) -> str:
     paired = [c for c in report["comparisons"] if c.get("paired_ratio_median") is not None]
     parts = header(report) + [""] + summary_table(report) + [""]
+    parts.append("it/s: median (best) over the rounds. Other jobs: cores that processes other than "
+                 "the benchmark's kept busy while it measured (from /proc/stat; median over the "
+                 "row's measurements); near 0 on a quiet machine.")
+    parts.append("")
     if paired:
         parts.append("Ratio taken round by round instead (runs of the same round are close in time): "
                      + "; ".join(f"{c['config']}/{c['threads']}t {c['paired_ratio_median']:.2f} "
                                  f"[{c['paired_ratio_min']:.2f}–{c['paired_ratio_max']:.2f}]"
                                  for c in paired) + ".")
         parts.append("")
-    parts += ["Per framework (spread = (max − min) / median over the rounds; CPU cores busy = "
-              "process CPU time ÷ wall time while timed):", ""] + detail_table(report) + [""]
+    parts += ["Per framework. Spread: (max − min) / median over the rounds. CPU cores busy: the "
+              "measured worker's CPU time ÷ wall time while timed (below the thread count when other "
+              "jobs took the cores). Idle workers' CPU: the most CPU time, in cores, that all the "
+              "other workers used while this one was timed (the highest over its rounds) — near "
+              "0 means no framework's spinning threads stole cores from another's measurement. "
+              "Other jobs: as above, for this framework's measurements.",
+              ""] + detail_table(report) + [""]
     parts += ["Minimal matmul FLOPs of one iteration (GFLOP/s above = it/s × these):", ""]
     parts += flops_table(report) + ["", report["flops"]["formula"], "", "Threads:", ""] + thread_notes(report)
     return "\n".join(parts)
