@@ -233,3 +233,16 @@ def test_worker_environment_sets_thread_pools_and_one_thread_xla_flags(monkeypat
     env = worker_environment("torch", 2)
     assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"  # only JAX at one thread gets the flags
     assert env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "2"
+
+
+def test_worker_reports_a_failed_request_and_keeps_serving():
+    from gankit.bench._workers import Worker, WorkerError
+    worker = Worker("numpy", 1)
+    try:
+        with pytest.raises(WorkerError, match="numpy worker .*KeyError: 'no-such-config'"):
+            worker.request(60, op="prepare", config="no-such-config", warmup=0)
+        worker.request(60, op="prepare", config="tiny", warmup=0)
+        run = worker.request(60, op="run", config="tiny", seconds=0.01)
+        assert run["iterations"] >= 1 and run["seconds"] >= 0.01 and worker.cpu_seconds() > 0
+    finally:
+        worker.close()

@@ -62,12 +62,12 @@ def time_iterations(iteration, seconds: float) -> dict:
 
 
 def warm_up(iteration, seconds: float) -> dict:
-    """Compile (JAX), allocate and fault in everything: time the first call, then run for
-    `seconds` and at least three calls in all."""
+    """Compile (JAX), allocate and fault in everything: time the first call, then run on
+    for `seconds` (and at least two more calls) past it."""
     start = time.perf_counter()
     iteration()
     first = time.perf_counter() - start
-    calls = 1
+    calls, start = 1, time.perf_counter()
     while calls < 3 or time.perf_counter() - start < seconds:
         iteration()
         calls += 1

@@ -1,7 +1,7 @@
 """Throughput of one full GAN training iteration: gankit next to NumPy, PyTorch and JAX.
 
-    gankit bench speed                       # 4 configs x 1 and 2 threads, ~5 minutes
-    gankit bench speed --quick               # about a minute
+    gankit bench speed                       # 4 configs x 1 and 2 threads, ~6 minutes
+    gankit bench speed --quick               # 1-1.5 minutes
     gankit bench speed --configs mnist64 --threads 2 --frameworks gankit,torch --json out.json
 
 One iteration (k=1) is a discriminator step on a real batch of B rows and B fakes G(z),
@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: 7; --quick: 3)")
     parser.add_argument("--warmup", type=float, default=None,
                         help="warm-up seconds per framework and config (default: 1.0; --quick: 0.2)")
-    parser.add_argument("--quick", action="store_true", help="short measurements: about a minute in all")
+    parser.add_argument("--quick", action="store_true",
+                        help="short measurements: 3 rounds of 0.2 s, 1-1.5 minutes in all on 2 cores")
     parser.add_argument("--json", metavar="PATH", help="write every number as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="also write the Markdown report to PATH")
     return parser
