@@ -206,6 +206,9 @@ class Worker:
             raise WorkerError(f"{self.framework} worker ({self.threads} threads): {reply.get('error')}")
         return reply
 
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
     def cpu_seconds(self) -> float:
         """CPU time the worker has used so far, read from /proc without waking it (Linux;
         NaN elsewhere)."""

@@ -122,7 +122,7 @@ def start_workers(frameworks, threads: int, status: Dict[str, str], log) -> Dict
     """One worker per installed framework at this thread count (see jax_cpus for JAX)."""
     workers = {}
     for name in frameworks:
-        if status.get(name, "ok") != "ok":
+        if status.get(name, "ok").startswith(("not installed", "failed to start")):
             continue
         if not is_installed(name):
             status[name] = "not installed"
@@ -139,7 +139,10 @@ def start_workers(frameworks, threads: int, status: Dict[str, str], log) -> Dict
 def measure_peak(workers: Dict[str, Worker], seconds: float) -> float:
     """Single-core FMA peak, measured in the gankit worker (or here if gankit is not benchmarked)."""
     if "gankit" in workers:
-        return workers["gankit"].request(60 + 4 * seconds, op="peak", seconds=seconds)["gflops"]
+        try:
+            return workers["gankit"].request(60 + 4 * seconds, op="peak", seconds=seconds)["gflops"]
+        except WorkerError:
+            pass  # the benchmark reports the gankit worker's failure; the peak is still needed
     from .speed_gankit import fma_peak_gflops
     return fma_peak_gflops(seconds)
 
@@ -157,6 +160,8 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
         except WorkerError as exc:
             status[name] = f"failed: {exc}"
             log(f"  {name}: {status[name]}")
+            if not worker.alive():
+                workers.pop(name).close()
     order = list(runs)
     for round_index in range(args.rounds):
         shift = round_index % max(len(order), 1)
@@ -170,6 +175,8 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
                 status[name] = f"failed: {exc}"
                 log(f"  {name}: {status[name]}")
                 del runs[name]
+                if not workers[name].alive():
+                    workers.pop(name).close()
     for worker in workers.values():
         try:
             worker.request(60, op="drop", config=config_name)
