@@ -246,3 +246,12 @@ def test_worker_reports_a_failed_request_and_keeps_serving():
         assert run["iterations"] >= 1 and run["seconds"] >= 0.01 and worker.cpu_seconds() > 0
     finally:
         worker.close()
+
+
+def test_gankit_cli_dispatches_to_the_benchmark(tmp_path, capsys):
+    from gankit import cli
+    out = tmp_path / "speed.json"
+    assert cli.main(["bench", "speed", "--configs", "tiny", "--frameworks", "gankit", "--threads", "1",
+                     "--seconds", "0.01", "--rounds", "1", "--warmup", "0", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["results"][0]["framework"] == "gankit"
+    assert "| tiny | 1 |" in capsys.readouterr().out
