@@ -43,6 +43,11 @@ void set_num_threads(int n) {
 int threads_for(std::int64_t units, double flops_per_unit) {
   const int max_threads = num_threads();
   if (max_threads <= 1 || units <= 1) return 1;
+#ifdef _OPENMP
+  // Already on a team (a kernel called from inside another's parallel region): its
+  // thread does this part alone rather than open a nested region of one.
+  if (omp_in_parallel()) return 1;
+#endif
   const double total = static_cast<double>(units) * flops_per_unit;
   const auto by_work = static_cast<std::int64_t>(total / kMinFlopsPerThread);
   const std::int64_t useful = std::min<std::int64_t>({by_work, units, max_threads});

@@ -1,7 +1,7 @@
 // tanh and sigmoid from one float exponential, written without branches: every choice
-// is made on integer bit patterns (a float comparison may trap, so the compiler would
-// keep it a branch), which lets the row loops vectorise (target_clones.h) with the same
-// bits at every vector width. NaN in gives NaN out, as libm does, so a diverging run
+// is a blend of integer bit patterns (GCC keeps a float comparison, and even some
+// integer selects, as branches), which lets the row loops vectorise (target_clones.h)
+// with the same bits at every vector width. NaN in gives NaN out, as libm does, so a diverging run
 // still shows up as non-finite. Accuracy: a few float ulps (tested against float64).
 #include "smooth_rows.h"
 
@@ -35,10 +35,15 @@ inline float magnitude_capped(float x, float cap) {
   return float_of(a < c ? a : c);
 }
 
-// x itself where x is NaN, else value.
+// All ones where `condition_bits` is negative (an arithmetic shift of the sign), else 0.
+inline std::int32_t mask_if_negative(std::int32_t condition_bits) { return condition_bits >> 31; }
+
+// x itself where x is NaN (|x| above the bits of infinity), else value; as a bit blend,
+// since GCC keeps even an integer select scalar in the AVX2 clone.
 inline float keep_nan(float x, float value) {
   const std::int32_t xb = bits_of(x);
-  return float_of((xb & kAbsMask) > kInfinityBits ? xb : bits_of(value));
+  const std::int32_t nan = mask_if_negative(kInfinityBits - (xb & kAbsMask));
+  return float_of((xb & nan) | (bits_of(value) & ~nan));
 }
 
 // e^y - 1 and e^y for y in [-87, 0] (callers cap |y|): y = k ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2
@@ -71,8 +76,8 @@ inline float tanh_of(float x) {
 // sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, e = e^-|x| <= 1.
 inline float sigmoid_of(float x) {
   const float e = exp_nonpositive(-magnitude_capped(x, 87.0f)).exp;
-  const bool negative = bits_of(x) < 0;  // the sign bit; -0 gives e / (1 + e) = 1/2 too
-  const float numerator = float_of(negative ? bits_of(e) : bits_of(1.0f));
+  const std::int32_t negative = mask_if_negative(bits_of(x));  // -0 gives e / (1 + e) = 1/2 too
+  const float numerator = float_of((bits_of(e) & negative) | (bits_of(1.0f) & ~negative));
   return keep_nan(x, numerator / (1.0f + e));
 }
 

@@ -7,7 +7,8 @@
 //         pack A[ic:ic+mc, pc:pc+kc] into MR-tall micro-panels
 //         for jr, ir over the block's MR x NR tiles:
 //           micro-kernel: C tile (=|+=) A micro-panel x B micro-panel  -> registers
-//           after the last pc block: epilogue on the tile while it is in L1
+//           after the last pc block: the epilogue, fused into the kernel's store, or
+//           over the finished block while it is in L2
 //
 // Packing reads through the views' strides, so a transposed operand costs no copy
 // beyond the packing every operand gets anyway (pack.cpp). Products at most
@@ -144,10 +145,15 @@ void multiply_block(const GemmPlan& plan, Block ic, Block pc, Block jc, const fl
         run(pc.size, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, &fused);
       } else {
         run(pc.size, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, nullptr);
-        if (epilogue != nullptr) apply_epilogue_tile(*epilogue, c_tile, plan.ldc, i, j, rows, cols);
       }
     }
   }
+  // An epilogue the kernel cannot fuse (tanh, sigmoid; any, for kernels that fuse none)
+  // runs over the whole block while it is still in L2: rows of the block's full width
+  // keep the vector loops long, where a 16-wide tile row would be mostly call overhead.
+  if (epilogue != nullptr && !plan.kernel_fuses_epilogue)
+    apply_epilogue_tile(*epilogue, plan.c + ic.start * plan.ldc + jc.start, plan.ldc, ic.start,
+                        jc.start, ic.size, jc.size);
 }
 
 // The rows of C in `rows` times B's columns in `cols`, by one thread on its own buffers.
