@@ -46,6 +46,10 @@ cdef inline double sq_distance(const double* a, const double* b, Py_ssize_t dim)
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef double d0, d1, d2, d3
     cdef Py_ssize_t k = 0
+    if dim == 2:       # the 2-D mixtures: no loop overhead per pair (same sums as below)
+        d0 = a[0] - b[0]
+        d1 = a[1] - b[1]
+        return d0 * d0 + d1 * d1
     while k + 4 <= dim:
         d0 = a[k] - b[k]
         d1 = a[k + 1] - b[k + 1]
