@@ -214,6 +214,21 @@ def test_any_layout_gives_the_same_results(convert):
     assert got == want
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: metrics.mmd2(np.array([[-1e200], [0.0], [1e200]]), np.array([[2e200], [-2e200]])),
+     r"mmd2: x and y must have distances that fit in float64, got a median distance of inf"),
+    (lambda: metrics.median_bandwidth(np.array([[-1e200], [1e200]]), np.array([[3e200]])),
+     r"median_bandwidth: x and y must have distances that fit in float64"),
+    (lambda: metrics.mmd2(np.zeros((3, 1)), np.ones((3, 1)), bandwidth=1e-200),
+     r"mmd2: bandwidth must keep 1 / \(2 bandwidth\^2\) finite and non-zero, got 1e-200"),
+    (lambda: metrics.mmd2(np.zeros((3, 1)), np.ones((3, 1)), bandwidth=1e200),
+     r"mmd2: bandwidth must keep 1 / \(2 bandwidth\^2\) finite and non-zero, got 1e\+200"),
+])
+def test_overflowing_scales_raise_instead_of_returning_nan(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 # -- threads ----------------------------------------------------------------------------
 class KernelSpy:
     """Stands in for gankit._metrics and records the thread count each kernel was given."""

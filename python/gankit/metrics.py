@@ -177,15 +177,24 @@ def median_bandwidth(x, y) -> float:
     of y, each chosen with numpy.random.default_rng(0), so the result is deterministic and
     symmetric in x and y. If the median is 0 (many repeated points) it is the mean of the
     non-zero distances, and 1.0 when all points coincide. Returns a float; raises like
-    nn1_accuracy."""
+    nn1_accuracy, and ValueError if the median distance overflows float64."""
     where = "median_bandwidth"
     x = _samples(x, "x", where)
     y = _samples(y, "y", where)
     _same_dim(x, y, ("x", "y"), where)
-    return _median_distance(x, y)
+    return _median_distance(x, y, where)
 
 
-def _median_distance(x: np.ndarray, y: np.ndarray) -> float:
+def _median_distance(x: np.ndarray, y: np.ndarray, where: str) -> float:
+    bandwidth = _median_or_mean_distance(x, y)
+    if not math.isfinite(bandwidth):
+        raise ValueError(f"{where}: x and y must have distances that fit in float64, got a median "
+                         f"distance of {bandwidth} (values up to {max(np.abs(x).max(), np.abs(y).max()):.3g}); "
+                         f"rescale the data")
+    return bandwidth
+
+
+def _median_or_mean_distance(x: np.ndarray, y: np.ndarray) -> float:
     total = x.shape[0] + y.shape[0]
     if total > MEDIAN_SUBSAMPLE:
         parts = []
@@ -216,17 +225,22 @@ def mmd2(x, y, bandwidth: Optional[float] = None) -> float:
     bandwidth None uses median_bandwidth(x, y). The estimate is unbiased, so it can be
     slightly negative when the distributions are equal. Returns a float. Raises TypeError
     for non-numeric input, ValueError if x or y is not a finite 2-D array with at least 2
-    rows, their column counts differ, or bandwidth is not positive and finite.
+    rows, their column counts differ, or bandwidth is not positive and finite (nor so
+    extreme that 1 / (2 bandwidth^2) over- or underflows, nor a median distance that
+    overflows).
     """
     where = "mmd2"
     x = _samples(x, "x", where, min_rows=2)
     y = _samples(y, "y", where, min_rows=2)
     _same_dim(x, y, ("x", "y"), where)
     if bandwidth is None:
-        bandwidth = _median_distance(x, y)
+        bandwidth = _median_distance(x, y, where)
     else:
         bandwidth = _positive_real(bandwidth, "bandwidth", where)
-    gamma = 1.0 / (2.0 * bandwidth * bandwidth)
+    gamma = 0.5 / bandwidth / bandwidth       # (bandwidth^2 itself may underflow to 0)
+    if not 0.0 < gamma < math.inf:
+        raise ValueError(f"{where}: bandwidth must keep 1 / (2 bandwidth^2) finite and non-zero, "
+                         f"got {bandwidth}")
     m, n = x.shape[0], y.shape[0]
     kxx = _kernel_sum_within(x, gamma) / (m * (m - 1))
     kyy = _kernel_sum_within(y, gamma) / (n * (n - 1))
