@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+import gankit as gk
 from gankit import datasets, metrics
 
 
@@ -204,17 +205,23 @@ def test_nn1_balanced_accuracy_keeps_chance_at_half_for_unequal_sizes():
     assert abs(metrics.nn1_accuracy(x, y) - 0.5) < 0.05
 
 
-# -- blocks ---------------------------------------------------------------------------
-def test_results_do_not_depend_on_the_block_size(monkeypatch):
+# -- threads --------------------------------------------------------------------------
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_results_do_not_depend_on_the_thread_count(threads):
     rng = np.random.default_rng(4)
     mix = datasets.grid_mixture()
     x, y = mix.sample(700, seed=1), mix.sample(650, seed=2) + 0.1 * rng.standard_normal((650, 2))
-    before = (metrics.mode_scores(y, mix).counts, metrics.mmd2(x, y), metrics.nn1_accuracy(x, y))
-    for entries in (1, 37, 5000):
-        monkeypatch.setattr(metrics, "_BLOCK_ENTRIES", entries)
-        np.testing.assert_array_equal(metrics.mode_scores(y, mix).counts, before[0])
-        assert metrics.mmd2(x, y) == pytest.approx(before[1], rel=1e-10, abs=1e-14)
-        assert metrics.nn1_accuracy(x, y) == before[2]
+
+    def scores():
+        return (metrics.mode_scores(y, mix).counts, metrics.mmd2(x, y), metrics.nn1_accuracy(x, y),
+                metrics.median_bandwidth(x, y))
+
+    gk.set_num_threads(1)
+    serial = scores()
+    gk.set_num_threads(threads)
+    parallel = scores()
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    assert parallel[1:] == serial[1:]            # bitwise: no reduction order depends on it
 
 
 # -- bad inputs -----------------------------------------------------------------------

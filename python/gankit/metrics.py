@@ -1,4 +1,4 @@
-"""Sample-quality metrics for GANs, in plain NumPy (float64 arithmetic).
+"""Sample-quality metrics for GANs (float64 arithmetic).
 
 - mode_scores: modes captured, high-quality fraction and reverse KL of the mode
   histogram against a known Gaussian mixture (VEEGAN, Srivastava et al. 2017; PacGAN,
@@ -6,28 +6,34 @@
 - mmd2: unbiased squared maximum mean discrepancy with a Gaussian kernel.
 - nn1_accuracy: the leave-one-out 1-nearest-neighbour two-sample test.
 
-Pairwise distances are computed in row blocks so memory stays bounded for large inputs.
-This module is also the reference for faster implementations. Inputs are (n, dim) arrays
-of real numbers; a TypeError (not real numbers) or ValueError (not 2-D, empty, not finite,
-mismatched dims) names the argument, what was expected and what was given.
+This module checks the arguments and defines the semantics; the O(n * modes) and O(n^2)
+loops run in Cython (gankit._metrics) without the GIL, over rows in parallel with OpenMP
+on gankit.set_num_threads() threads, with results that do not depend on that number.
+Distances are sums of squared differences (exact for repeated points), and no n x n
+matrix is ever held in memory. tests/metrics_reference.py is the NumPy reference they are
+checked against. Inputs are (n, dim) arrays of real numbers; a TypeError (not real
+numbers) or ValueError (not 2-D, empty, not finite, mismatched dims) names the argument,
+what was expected and what was given.
 """
 from __future__ import annotations
 
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
+from . import _core, _metrics
 from .datasets import Mixture
 
 # Floor on the true mode weights inside the reverse KL so a zero-weight mode stays finite.
 KL_EPSILON = 1e-12
 # The median heuristic uses at most this many pooled points (a seeded subsample).
 MEDIAN_SUBSAMPLE = 1000
-# Entries of one block of a distance matrix (2**21 float64 = 16 MiB).
-_BLOCK_ENTRIES = 1 << 21
+# Below this many flops per thread a parallel region costs more (waking the team) than
+# the work it splits; the core uses the same bound.
+_MIN_FLOPS_PER_THREAD = 2.0e5
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +71,7 @@ def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
     if array.shape[0] < min_rows or array.shape[1] < 1:
         raise ValueError(f"{where}: {name} must have at least {min_rows} row(s) and 1 column, "
                          f"got shape {array.shape}")
-    array = array.astype(np.float64, copy=False)
+    array = np.ascontiguousarray(array, dtype=np.float64)   # what the Cython loops read
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{where}: {name} must be finite, got {int(np.sum(~np.isfinite(array)))} "
                          f"NaN or infinite value(s)")
@@ -88,22 +94,12 @@ def _positive_real(value, name: str, where: str) -> float:
     return value
 
 
-# -- distances ------------------------------------------------------------------------
-def _row_blocks(rows: int, columns: int) -> Iterator[slice]:
-    """Slices of `rows` such that a block times `columns` stays near _BLOCK_ENTRIES."""
-    step = max(1, _BLOCK_ENTRIES // max(1, columns))
-    for start in range(0, rows, step):
-        yield slice(start, min(rows, start + step))
-
-
-def _sq_distances(a: np.ndarray, b: np.ndarray, b_sq: Optional[np.ndarray] = None) -> np.ndarray:
-    """Squared Euclidean distances (len(a), len(b)) as |a|^2 + |b|^2 - 2 a.b (one matrix
-    product), clipped at 0 against rounding; b_sq: the precomputed |b|^2."""
-    if b_sq is None:
-        b_sq = np.einsum("ij,ij->i", b, b)
-    a_sq = np.einsum("ij,ij->i", a, a)
-    d2 = a_sq[:, None] + b_sq[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(d2, 0.0, out=d2)
+# -- threads --------------------------------------------------------------------------
+def _threads_for(rows: int, flops_per_row: float) -> int:
+    """Threads worth using for `rows` rows of `flops_per_row` each, at most gankit's
+    thread count: small problems stay serial. The result never changes the answer."""
+    by_work = int(rows * flops_per_row / _MIN_FLOPS_PER_THREAD)
+    return max(1, min(_core.num_threads(), rows, by_work))
 
 
 # -- mode scores ----------------------------------------------------------------------
@@ -134,14 +130,11 @@ def mode_scores(samples, mixture: Mixture, threshold_std: float = 3.0) -> ModeSc
                          f"got shape {x.shape}")
     radius = _positive_real(threshold_std, "threshold_std", where) * mixture.std
 
-    centers = mixture.centers
-    counts = np.zeros(mixture.modes, dtype=np.int64)
-    for rows in _row_blocks(x.shape[0], mixture.modes * mixture.dim):
-        # Differences rather than |a|^2 + |b|^2 - 2ab: exact near the centres.
-        d2 = np.sum((x[rows, None, :] - centers[None, :, :]) ** 2, axis=2)
-        nearest = np.argmin(d2, axis=1)
-        good = d2[np.arange(nearest.size), nearest] <= radius * radius
-        counts += np.bincount(nearest[good], minlength=mixture.modes)
+    # assigned[i]: the nearest mode of sample i when it is high quality, else -1.
+    assigned = np.empty(x.shape[0], dtype=np.int64)
+    _metrics.assign_to_centres(x, np.ascontiguousarray(mixture.centers), radius * radius, assigned,
+                               _threads_for(x.shape[0], 3.0 * mixture.modes * mixture.dim))
+    counts = np.bincount(assigned[assigned >= 0], minlength=mixture.modes).astype(np.int64)
 
     q = np.maximum(mixture.weights, KL_EPSILON)
     total = int(counts.sum())
@@ -157,16 +150,24 @@ def mode_scores(samples, mixture: Mixture, threshold_std: float = 3.0) -> ModeSc
 
 
 # -- MMD ------------------------------------------------------------------------------
-def _kernel_sum(a: np.ndarray, b: np.ndarray, gamma: float, skip_diagonal: bool) -> float:
-    """sum_ij exp(-gamma |a_i - b_j|^2), without the i == j terms if skip_diagonal (a is b)."""
-    b_sq = np.einsum("ij,ij->i", b, b)
-    total = 0.0
-    for rows in _row_blocks(a.shape[0], b.shape[0]):
-        k = np.exp(-gamma * _sq_distances(a[rows], b, b_sq))
-        if skip_diagonal:
-            k[np.arange(k.shape[0]), np.arange(rows.start, rows.stop)] = 0.0
-        total += float(k.sum())
-    return total
+# Flops of one Gaussian kernel term beyond the distance: exp costs tens of them.
+_EXP_FLOPS = 20.0
+
+
+def _kernel_sum_within(a: np.ndarray, gamma: float) -> float:
+    """sum over i != j of exp(-gamma |a_i - a_j|^2): twice the strict upper triangle."""
+    row_sums = np.empty(a.shape[0])
+    _metrics.gaussian_row_sums_within(a, gamma, row_sums, _threads_for(
+        a.shape[0], 0.5 * a.shape[0] * (3.0 * a.shape[1] + _EXP_FLOPS)))
+    return 2.0 * float(np.sum(row_sums))      # rows in a fixed order: thread-independent
+
+
+def _kernel_sum_between(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
+    """sum over all i, j of exp(-gamma |a_i - b_j|^2)."""
+    row_sums = np.empty(a.shape[0])
+    _metrics.gaussian_row_sums_between(a, b, gamma, row_sums, _threads_for(
+        a.shape[0], b.shape[0] * (3.0 * a.shape[1] + _EXP_FLOPS)))
+    return float(np.sum(row_sums))
 
 
 def median_bandwidth(x, y) -> float:
@@ -176,15 +177,24 @@ def median_bandwidth(x, y) -> float:
     of y, each chosen with numpy.random.default_rng(0), so the result is deterministic and
     symmetric in x and y. If the median is 0 (many repeated points) it is the mean of the
     non-zero distances, and 1.0 when all points coincide. Returns a float; raises like
-    nn1_accuracy."""
+    nn1_accuracy, and ValueError if the median distance overflows float64."""
     where = "median_bandwidth"
     x = _samples(x, "x", where)
     y = _samples(y, "y", where)
     _same_dim(x, y, ("x", "y"), where)
-    return _median_distance(x, y)
+    return _median_distance(x, y, where)
 
 
-def _median_distance(x: np.ndarray, y: np.ndarray) -> float:
+def _median_distance(x: np.ndarray, y: np.ndarray, where: str) -> float:
+    bandwidth = _median_or_mean_distance(x, y)
+    if not math.isfinite(bandwidth):
+        raise ValueError(f"{where}: x and y must have distances that fit in float64, got a median "
+                         f"distance of {bandwidth} (values up to {max(np.abs(x).max(), np.abs(y).max()):.3g}); "
+                         f"rescale the data")
+    return bandwidth
+
+
+def _median_or_mean_distance(x: np.ndarray, y: np.ndarray) -> float:
     total = x.shape[0] + y.shape[0]
     if total > MEDIAN_SUBSAMPLE:
         parts = []
@@ -193,10 +203,11 @@ def _median_distance(x: np.ndarray, y: np.ndarray) -> float:
             parts.append(part[np.random.default_rng(0).choice(part.shape[0], keep, replace=False)])
         x, y = parts
     pooled = np.concatenate([x, y])
-    i, j = np.triu_indices(pooled.shape[0], k=1)
-    distances = np.sqrt(_sq_distances(pooled, pooled)[i, j])
-    if distances.size == 0:
+    n = pooled.shape[0]
+    if n < 2:
         return 1.0
+    distances = np.empty(n * (n - 1) // 2)
+    _metrics.pair_distances(pooled, distances, _threads_for(n, 0.5 * n * 3.0 * pooled.shape[1]))
     median = float(np.median(distances))
     if median > 0:
         return median
@@ -214,21 +225,26 @@ def mmd2(x, y, bandwidth: Optional[float] = None) -> float:
     bandwidth None uses median_bandwidth(x, y). The estimate is unbiased, so it can be
     slightly negative when the distributions are equal. Returns a float. Raises TypeError
     for non-numeric input, ValueError if x or y is not a finite 2-D array with at least 2
-    rows, their column counts differ, or bandwidth is not positive and finite.
+    rows, their column counts differ, or bandwidth is not positive and finite (nor so
+    extreme that 1 / (2 bandwidth^2) over- or underflows, nor a median distance that
+    overflows).
     """
     where = "mmd2"
     x = _samples(x, "x", where, min_rows=2)
     y = _samples(y, "y", where, min_rows=2)
     _same_dim(x, y, ("x", "y"), where)
     if bandwidth is None:
-        bandwidth = _median_distance(x, y)
+        bandwidth = _median_distance(x, y, where)
     else:
         bandwidth = _positive_real(bandwidth, "bandwidth", where)
-    gamma = 1.0 / (2.0 * bandwidth * bandwidth)
+    gamma = 0.5 / bandwidth / bandwidth       # (bandwidth^2 itself may underflow to 0)
+    if not 0.0 < gamma < math.inf:
+        raise ValueError(f"{where}: bandwidth must keep 1 / (2 bandwidth^2) finite and non-zero, "
+                         f"got {bandwidth}")
     m, n = x.shape[0], y.shape[0]
-    kxx = _kernel_sum(x, x, gamma, skip_diagonal=True) / (m * (m - 1))
-    kyy = _kernel_sum(y, y, gamma, skip_diagonal=True) / (n * (n - 1))
-    kxy = _kernel_sum(x, y, gamma, skip_diagonal=False) / (m * n)
+    kxx = _kernel_sum_within(x, gamma) / (m * (m - 1))
+    kyy = _kernel_sum_within(y, gamma) / (n * (n - 1))
+    kxy = _kernel_sum_between(x, y, gamma) / (m * n)
     return kxx + kyy - 2.0 * kxy
 
 
@@ -252,11 +268,9 @@ def nn1_accuracy(x, y) -> float:
     y = _samples(y, "y", where)
     _same_dim(x, y, ("x", "y"), where)
     pooled = np.concatenate([x, y])
-    is_y = np.arange(pooled.shape[0]) >= x.shape[0]
-    pooled_sq = np.einsum("ij,ij->i", pooled, pooled)
-    correct = np.empty(pooled.shape[0], dtype=bool)
-    for rows in _row_blocks(pooled.shape[0], pooled.shape[0]):
-        d2 = _sq_distances(pooled[rows], pooled, pooled_sq)
-        d2[np.arange(d2.shape[0]), np.arange(rows.start, rows.stop)] = np.inf
-        correct[rows] = is_y[np.argmin(d2, axis=1)] == is_y[rows]
+    n = pooled.shape[0]
+    nearest = np.empty(n, dtype=np.int64)
+    _metrics.nearest_other_points(pooled, nearest, _threads_for(n, n * 3.0 * pooled.shape[1]))
+    is_y = np.arange(n) >= x.shape[0]
+    correct = is_y[nearest] == is_y
     return 0.5 * (float(correct[~is_y].mean()) + float(correct[is_y].mean()))
