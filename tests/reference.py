@@ -179,10 +179,13 @@ def dropout_key(seed, counter, layer):
 
 
 def dropout_bits(seed, counter, layer, n):
-    """The 32-bit hash of elements 0..n-1: the top half of splitmix64's output i from key."""
+    """The 32-bit hash of elements 0..n-1: splitmix64's output q = i // 2 from key, its
+    high half for even i and its low half for odd i."""
     key = np.uint64(dropout_key(seed, counter, layer))
-    positions = np.arange(1, n + 1, dtype=np.uint64)
-    return (_finalise(key + positions * np.uint64(_GOLDEN)) >> np.uint64(32)).astype(np.uint32)
+    index = np.arange(n, dtype=np.uint64)
+    out = _finalise(key + (index // np.uint64(2) + np.uint64(1)) * np.uint64(_GOLDEN))
+    high, low = out >> np.uint64(32), out & np.uint64(0xFFFFFFFF)
+    return np.where(index % np.uint64(2) == 0, high, low).astype(np.uint32)
 
 
 def dropout_mask(seed, counter, layer, shape, p):

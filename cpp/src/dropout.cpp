@@ -1,6 +1,7 @@
 // Inverted dropout with a counter-based (stateless) mask (see dropout.h for the hash).
 #include "gankit/dropout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -42,9 +43,20 @@ std::uint64_t dropout_key(std::uint64_t seed, std::uint64_t counter, std::uint64
   return finalise((k2 + kGolden) ^ layer);
 }
 
+namespace {
+
+inline std::uint64_t pair_bits(std::uint64_t key, std::int64_t pair) {
+  return finalise(key + (static_cast<std::uint64_t>(pair) + 1) * kGolden);
+}
+
+inline std::uint32_t high_half(std::uint64_t x) { return static_cast<std::uint32_t>(x >> 32); }
+inline std::uint32_t low_half(std::uint64_t x) { return static_cast<std::uint32_t>(x); }
+
+}  // namespace
+
 std::uint32_t dropout_bits(std::uint64_t key, std::int64_t index) {
-  const std::uint64_t position = static_cast<std::uint64_t>(index) + 1;
-  return static_cast<std::uint32_t>(finalise(key + position * kGolden) >> 32);
+  const std::uint64_t bits = pair_bits(key, index / 2);
+  return index % 2 == 0 ? high_half(bits) : low_half(bits);
 }
 
 std::uint64_t dropout_threshold(float p) {
@@ -59,13 +71,21 @@ void dropout_forward(const float* x, float* y, std::uint8_t* mask, std::int64_t 
   const std::uint64_t key = dropout_key(seed, counter, layer);
   const std::uint64_t threshold = dropout_threshold(p);
   const float scale = dropout_scale(p);
+  const std::int64_t pairs = (n + 1) / 2;
   const int nt = threads_for_elements(n);
   (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const bool keep = dropout_bits(key, i) >= threshold;
-    mask[i] = keep ? 1 : 0;
-    y[i] = keep ? x[i] * scale : 0.0f;
+  for (std::int64_t q = 0; q < pairs; ++q) {
+    const std::uint64_t bits = pair_bits(key, q);
+    const std::int64_t i = 2 * q;
+    const bool keep_even = high_half(bits) >= threshold;
+    mask[i] = keep_even ? 1 : 0;
+    y[i] = keep_even ? x[i] * scale : 0.0f;
+    if (i + 1 < n) {
+      const bool keep_odd = low_half(bits) >= threshold;
+      mask[i + 1] = keep_odd ? 1 : 0;
+      y[i + 1] = keep_odd ? x[i + 1] * scale : 0.0f;
+    }
   }
 }
 
@@ -73,10 +93,22 @@ void dropout_backward(const float* d_y, const std::uint8_t* mask, float* d_x, st
                       float p) {
   validate_dropout_rate(p);
   const float scale = dropout_scale(p);
-  const int nt = threads_for_elements(n);
+  // Blocks whose mask becomes a per-element factor (scale or 0) on the stack, so the loop
+  // is a plain vectorised multiply. A dropped element's gradient is 0 * d_y: +-0.
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  const int nt = threads_for(blocks, static_cast<double>(kBlock) * kFlopsPerElement);
   (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (std::int64_t i = 0; i < n; ++i) d_x[i] = mask[i] != 0 ? d_y[i] * scale : 0.0f;
+  for (std::int64_t block = 0; block < blocks; ++block) {
+    constexpr std::int64_t kLanes = 512;
+    float factor[kLanes];
+    const std::int64_t end = std::min(n, (block + 1) * kBlock);
+    for (std::int64_t i0 = block * kBlock; i0 < end; i0 += kLanes) {
+      const std::int64_t width = std::min(kLanes, end - i0);
+      for (std::int64_t k = 0; k < width; ++k) factor[k] = static_cast<float>(mask[i0 + k]) * scale;
+      for (std::int64_t k = 0; k < width; ++k) d_x[i0 + k] = d_y[i0 + k] * factor[k];
+    }
+  }
 }
 
 }  // namespace gankit

@@ -11,7 +11,9 @@
 //   f(x): x ^= x >> 30; x *= 0xBF58476D1CE4E5B9; x ^= x >> 27; x *= 0x94D049BB133111EB; x ^= x >> 31
 // and G = 0x9E3779B97F4A7C15 (all arithmetic mod 2^64):
 //   key     = f((f(f(seed + G) ^ counter) + G) ^ layer)
-//   bits(i) = f(key + (i + 1) G) >> 32                   (the top 32 bits: i's splitmix64 output)
+//   out(q)  = f(key + (q + 1) G)                 (output q of splitmix64 started at key)
+//   bits(i) = high 32 bits of out(i / 2) for even i, low 32 bits of out((i - 1) / 2) for odd i
+//             (one 64-bit multiply chain serves two elements: the hash is most of the cost)
 //   keep[i] = bits(i) >= threshold,   threshold = floor(p 2^32)
 // so an element is kept with probability exactly 1 - threshold / 2^32 (= 1 - p up to 2^-32).
 #pragma once
@@ -31,7 +33,8 @@ float dropout_scale(float p);
 void dropout_forward(const float* x, float* y, std::uint8_t* mask, std::int64_t n, float p,
                      std::uint64_t seed, std::uint64_t counter, std::uint64_t layer);
 
-// d_x may equal d_y. mask values must be 0 or 1.
+// d_x may equal d_y. mask values must be 0 or 1. (A dropped element's d_x is 0 * d_y,
+// so -0 for a negative d_y.)
 void dropout_backward(const float* d_y, const std::uint8_t* mask, float* d_x, std::int64_t n,
                       float p);
 
