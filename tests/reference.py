@@ -1,7 +1,9 @@
 """An independent float64 NumPy reference of everything the C++ core computes.
 
-Written from the formulas, not from the C++ code: activations, the dense layer, the GAN
-losses on logits, SGD and Adam, an MLP, and whole d_step/g_step training steps."""
+Written from the formulas, not from the C++ code: activations, the dense layer, batch
+normalisation (PyTorch BatchNorm1d's definition), maxout, dropout (its documented
+counter-based hash), the GAN losses on logits, SGD and Adam, an MLP of such blocks, and
+whole d_step/g_step training steps."""
 from __future__ import annotations
 
 import numpy as np
@@ -71,6 +73,132 @@ def dense_backward(x, w, z, d_y, act="identity", slope=0.2):
     return x.T @ d_z, d_z.sum(axis=0), d_z @ np.asarray(w, np.float64).T
 
 
+# -- batch normalisation ---------------------------------------------------------------
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+
+
+def batchnorm_forward(z, gamma, beta, eps=BN_EPS):
+    """Training mode on one batch (rows >= 2): y and the cache (z_hat, mean, var) with the
+    biased variance, as BatchNorm1d normalises."""
+    z = np.asarray(z, np.float64)
+    mean = z.mean(axis=0)
+    var = ((z - mean) ** 2).mean(axis=0)
+    z_hat = (z - mean) / np.sqrt(var + eps)
+    return np.asarray(gamma, np.float64) * z_hat + np.asarray(beta, np.float64), (z_hat, mean, var)
+
+
+def batchnorm_backward(d_y, gamma, cache, eps=BN_EPS):
+    """(d_z, d_gamma, d_beta) of batchnorm_forward, by the chain rule through mean and var:
+    d_z = (1 / (n sqrt(var + eps))) (n g - sum g - z_hat sum(g z_hat)) with g = d_y gamma."""
+    z_hat, _, var = cache
+    d_y = np.asarray(d_y, np.float64)
+    n = d_y.shape[0]
+    g = d_y * np.asarray(gamma, np.float64)
+    d_z = (n * g - g.sum(axis=0) - z_hat * (g * z_hat).sum(axis=0)) / (n * np.sqrt(var + eps))
+    return d_z, (d_y * z_hat).sum(axis=0), d_y.sum(axis=0)
+
+
+def update_running(running_mean, running_var, mean, var, n, momentum=BN_MOMENTUM):
+    """PyTorch's running statistics after one training batch of n rows: the unbiased
+    variance enters the running variance."""
+    return ((1 - momentum) * running_mean + momentum * mean,
+            (1 - momentum) * running_var + momentum * var * n / (n - 1))
+
+
+def batchnorm_segments_forward(z, gamma, beta, segments, running=None, eps=BN_EPS,
+                               momentum=BN_MOMENTUM):
+    """Each block of consecutive rows normalised on its own, running statistics updated
+    once per block in order. Returns (y, caches, (running_mean, running_var))."""
+    z = np.asarray(z, np.float64)
+    running = (np.zeros(z.shape[1]), np.ones(z.shape[1])) if running is None else running
+    ys, caches, start = [], [], 0
+    for n in segments:
+        y, cache = batchnorm_forward(z[start:start + n], gamma, beta, eps)
+        ys.append(y)
+        caches.append(cache)
+        running = update_running(*running, cache[1], cache[2], n, momentum)
+        start += n
+    return np.concatenate(ys), caches, running
+
+
+def batchnorm_segments_backward(d_y, gamma, caches, eps=BN_EPS):
+    d_y = np.asarray(d_y, np.float64)
+    d_zs, d_gamma, d_beta, start = [], 0.0, 0.0, 0
+    for cache in caches:
+        n = cache[0].shape[0]
+        d_z, d_g, d_b = batchnorm_backward(d_y[start:start + n], gamma, cache, eps)
+        d_zs.append(d_z)
+        d_gamma, d_beta, start = d_gamma + d_g, d_beta + d_b, start + n
+    return np.concatenate(d_zs), d_gamma, d_beta
+
+
+def batchnorm_inference(z, gamma, beta, running_mean, running_var, eps=BN_EPS):
+    """Inference mode: y and z_hat, normalised by the running statistics."""
+    z_hat = (np.asarray(z, np.float64) - running_mean) / np.sqrt(np.asarray(running_var, np.float64) + eps)
+    return np.asarray(gamma, np.float64) * z_hat + beta, z_hat
+
+
+# -- maxout --------------------------------------------------------------------------
+def maxout_forward(z, pieces):
+    """Piece-major z (rows, units * pieces): column p * units + j is piece p of unit j.
+    Returns (h, argmax); np.argmax returns the first maximum, so the lowest piece wins."""
+    z = np.asarray(z, np.float64)
+    slabs = z.reshape(z.shape[0], pieces, -1)
+    return slabs.max(axis=1), slabs.argmax(axis=1)
+
+
+def maxout_backward(d_h, argmax, pieces):
+    d_h = np.asarray(d_h, np.float64)
+    rows, units = d_h.shape
+    d_z = np.zeros((rows, pieces, units))
+    np.put_along_axis(d_z, np.asarray(argmax, np.int64)[:, None, :], d_h[:, None, :], axis=1)
+    return d_z.reshape(rows, pieces * units)
+
+
+# -- dropout -------------------------------------------------------------------------
+# The counter-based mask documented in cpp/include/gankit/dropout.h, re-implemented.
+_GOLDEN = 0x9E3779B97F4A7C15
+_M64 = 2**64 - 1
+
+
+def _finalise(x):
+    """splitmix64's output function on uint64 values (NumPy arrays wrap modulo 2^64)."""
+    x = np.asarray(x, np.uint64)
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def dropout_key(seed, counter, layer):
+    k1 = int(_finalise(np.array([(seed + _GOLDEN) & _M64], np.uint64))[0])
+    k2 = int(_finalise(np.array([k1 ^ counter], np.uint64))[0])
+    return int(_finalise(np.array([((k2 + _GOLDEN) & _M64) ^ layer], np.uint64))[0])
+
+
+def dropout_bits(seed, counter, layer, n):
+    """The 32-bit hash of elements 0..n-1: splitmix64's output q = i // 2 from key, its
+    high half for even i and its low half for odd i."""
+    key = np.uint64(dropout_key(seed, counter, layer))
+    index = np.arange(n, dtype=np.uint64)
+    out = _finalise(key + (index // np.uint64(2) + np.uint64(1)) * np.uint64(_GOLDEN))
+    high, low = out >> np.uint64(32), out & np.uint64(0xFFFFFFFF)
+    return np.where(index % np.uint64(2) == 0, high, low).astype(np.uint32)
+
+
+def dropout_mask(seed, counter, layer, shape, p):
+    """True where an element is kept: bits >= floor(p 2^32)."""
+    threshold = int(np.floor(np.float64(np.float32(p)) * 2.0**32))
+    return (dropout_bits(seed, counter, layer, int(np.prod(shape))) >= threshold).reshape(shape)
+
+
+def dropout_scale(p):
+    """1 / (1 - p), rounded to float32 as the kernel applies it."""
+    return float(np.float32(1.0 / (1.0 - np.float64(np.float32(p)))))
+
+
 # -- losses --------------------------------------------------------------------------
 def d_loss(logits_real, logits_fake):
     """-(E log D(x) + E log(1 - D(G(z)))) and its gradients w.r.t. the logits."""
@@ -122,48 +250,103 @@ class SGDRef:
 
 # -- MLP -----------------------------------------------------------------------------
 class MLPRef:
-    """Weights as a list of float64 (W, b); the same layout as gankit.MLP."""
+    """Weights as a list of float64 (W, b) or (W, b, gamma, beta); the same layout and
+    blocks as gankit.MLP: dense -> [batch norm] -> activation or maxout -> [dropout] per
+    hidden block, dense -> output activation last. Keeps its own running statistics and
+    dropout (seed, counter), as the network does."""
 
-    def __init__(self, weights, activation, output, slope=0.2):
-        self.weights = [(np.array(w, np.float64), np.array(b, np.float64)) for w, b in weights]
+    def __init__(self, weights, activation, output, slope=0.2, batch_norm=False, pieces=None,
+                 dropout=0.0, buffers=None, dropout_state=(0, 0)):
+        self.weights = [tuple(np.array(a, np.float64) for a in layer) for layer in weights]
         self.activation, self.output, self.slope = activation, output or "identity", slope
+        self.batch_norm, self.pieces, self.dropout = batch_norm, pieces, dropout
+        hidden = len(self.weights) - 1
+        self.buffers = ([tuple(np.array(a, np.float64) for a in pair) for pair in buffers]
+                        if buffers is not None else
+                        [(np.zeros(w[1].size), np.ones(w[1].size)) for w in self.weights[:hidden]]
+                        if batch_norm else [])
+        self.dropout_seed, self.dropout_counter = dropout_state
+
+    @classmethod
+    def of(cls, net):
+        """The reference twin of a gankit.MLP, in its current state."""
+        return cls(net.get_weights(), net.activation, net.output, net.slope, net.batch_norm,
+                   net.pieces, net.dropout, net.get_buffers(), net._net.dropout_state)
 
     def acts(self):
         n = len(self.weights)
-        return [self.output if i == n - 1 else self.activation for i in range(n)]
+        hidden = "identity" if self.activation == "maxout" else self.activation
+        return [self.output if i == n - 1 else hidden for i in range(n)]
 
-    def forward(self, x):
+    def forward(self, x, training=False, segments=None):
         """Returns the output and a cache for backward."""
-        cache, h = [], np.asarray(x, np.float64)
-        for (w, b), act in zip(self.weights, self.acts()):
-            y, z = dense_forward(h, w, b, act, self.slope)
-            cache.append((h, z))
-            h = y
-        return h, cache
+        h = np.asarray(x, np.float64)
+        segments = [h.shape[0]] if segments is None else list(segments)
+        n_blocks, call = len(self.weights), self.dropout_counter
+        if training and self.dropout > 0:
+            self.dropout_counter += 1
+        blocks = []
+        for l, (layer, act) in enumerate(zip(self.weights, self.acts())):
+            hidden = l < n_blocks - 1
+            block = {"x": h}
+            z = h @ layer[0] + layer[1]
+            u = z
+            if hidden and self.batch_norm:
+                gamma, beta = layer[2], layer[3]
+                if training:
+                    u, block["bn"], self.buffers[l] = batchnorm_segments_forward(
+                        z, gamma, beta, segments, self.buffers[l])
+                else:
+                    u, block["z_hat"] = batchnorm_inference(z, gamma, beta, *self.buffers[l])
+            block["pre_act"] = u
+            h = act_forward(u, act, self.slope)
+            if hidden and self.pieces:
+                h, block["argmax"] = maxout_forward(h, self.pieces)
+            if hidden and self.dropout > 0 and training:
+                block["mask"] = dropout_mask(self.dropout_seed, call, l, h.shape, self.dropout)
+                h = h * block["mask"] * dropout_scale(self.dropout)
+            blocks.append(block)
+        return h, (blocks, training)
 
     def backward(self, cache, d_out):
-        """Returns ([(d_w, d_b), ...], d_input)."""
+        """Returns (per layer (d_w, d_b[, d_gamma, d_beta]), d_input)."""
+        blocks, training = cache
         grads, d = [None] * len(self.weights), np.asarray(d_out, np.float64)
-        for i in reversed(range(len(self.weights))):
-            h, z = cache[i]
-            d_w, d_b, d = dense_backward(h, self.weights[i][0], z, d, self.acts()[i], self.slope)
-            grads[i] = (d_w, d_b)
+        for l in reversed(range(len(self.weights))):
+            block, layer, act = blocks[l], self.weights[l], self.acts()[l]
+            if "mask" in block:
+                d = d * block["mask"] * dropout_scale(self.dropout)
+            if "argmax" in block:
+                d = maxout_backward(d, block["argmax"], self.pieces)
+            d = d * act_derivative(block["pre_act"], act, self.slope)
+            extra = ()
+            if "bn" in block:
+                d, d_gamma, d_beta = batchnorm_segments_backward(d, layer[2], block["bn"])
+                extra = (d_gamma, d_beta)
+            elif "z_hat" in block:
+                d_gamma, d_beta = (d * block["z_hat"]).sum(axis=0), d.sum(axis=0)
+                d = d * layer[2] / np.sqrt(self.buffers[l][1] + BN_EPS)
+                extra = (d_gamma, d_beta)
+            grads[l] = (block["x"].T @ d, d.sum(axis=0)) + extra
+            d = d @ layer[0].T
         return grads, d
 
     def flat(self):
-        return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in self.weights])
+        return np.concatenate([a.ravel() for layer in self.weights for a in layer])
 
     def set_flat(self, flat):
         out, i = [], 0
-        for w, b in self.weights:
-            nw = w.size
-            out.append((flat[i:i + nw].reshape(w.shape), flat[i + nw:i + nw + b.size].copy()))
-            i += nw + b.size
+        for layer in self.weights:
+            arrays = []
+            for a in layer:
+                arrays.append(np.array(flat[i:i + a.size]).reshape(a.shape))
+                i += a.size
+            out.append(tuple(arrays))
         self.weights = out
 
 
 def flatten_grads(grads):
-    return np.concatenate([np.concatenate([d_w.ravel(), d_b]) for d_w, d_b in grads])
+    return np.concatenate([a.ravel() for layer in grads for a in layer])
 
 
 # -- GAN steps ------------------------------------------------------------------------
@@ -174,19 +357,21 @@ class GANRef:
         self.G, self.D, self.kind, self.d_opt, self.g_opt = G, D, g_loss_kind, d_opt, g_opt
 
     def d_step(self, x_real, z):
-        x_fake, _ = self.G.forward(z)
-        logits_real, cache_real = self.D.forward(x_real)
-        logits_fake, cache_fake = self.D.forward(x_fake)
-        loss, d_real, d_fake = d_loss(logits_real[:, 0], logits_fake[:, 0])
-        g_real, _ = self.D.backward(cache_real, d_real[:, None])
-        g_fake, _ = self.D.backward(cache_fake, d_fake[:, None])
-        grad = flatten_grads(g_real) + flatten_grads(g_fake)
-        self.D.set_flat(self.d_opt.step(self.D.flat(), grad))
-        return loss, sigmoid(logits_real).mean(), sigmoid(logits_fake).mean()
+        """Both networks in training mode. D runs once on [x_real; G(z)] as two segments,
+        which for batch norm equals two separate calls D(x_real), D(G(z)) (a test checks
+        that) and gives dropout one mask over the stacked batch, as the core does."""
+        x_fake, _ = self.G.forward(z, training=True)
+        n_real = len(x_real)
+        logits, cache = self.D.forward(np.concatenate([np.asarray(x_real, np.float64), x_fake]),
+                                       training=True, segments=[n_real, len(x_fake)])
+        loss, d_real, d_fake = d_loss(logits[:n_real, 0], logits[n_real:, 0])
+        grads, _ = self.D.backward(cache, np.concatenate([d_real, d_fake])[:, None])
+        self.D.set_flat(self.d_opt.step(self.D.flat(), flatten_grads(grads)))
+        return loss, sigmoid(logits[:n_real]).mean(), sigmoid(logits[n_real:]).mean()
 
     def g_step(self, z):
-        x_fake, cache_g = self.G.forward(z)
-        logits, cache_d = self.D.forward(x_fake)
+        x_fake, cache_g = self.G.forward(z, training=True)
+        logits, cache_d = self.D.forward(x_fake, training=True)
         loss, d_logits = g_loss(logits[:, 0], self.kind)
         _, d_x = self.D.backward(cache_d, d_logits[:, None])
         grads, _ = self.G.backward(cache_g, d_x)

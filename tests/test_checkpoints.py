@@ -149,3 +149,102 @@ def test_failed_save_leaves_previous_file_intact(tmp_path, data, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.gk"]
+
+
+# -- batch norm, maxout and dropout ------------------------------------------------------
+def make_layered_gan(seed=0):
+    opt = gk.Adam(lr=1e-3)
+    G = gk.MLP([2, 32, 32, 2], activation="relu", batch_norm=True, dropout=0.1)
+    D = gk.MLP([2, 24, 24, 1], activation="maxout", pieces=3, dropout=0.2)
+    return gk.GAN(G, D, d_optimizer=opt, g_optimizer=opt, seed=seed)
+
+
+def assert_same_layered_state(a, b):
+    assert_same_state(a, b)
+    for x, y in ((a.G._net.buffers, b.G._net.buffers), (a.D._net.buffers, b.D._net.buffers)):
+        np.testing.assert_array_equal(x, y)
+    assert a.G._net.dropout_state == b.G._net.dropout_state
+    assert a.D._net.dropout_state == b.D._net.dropout_state
+
+
+def test_layered_round_trip_keeps_running_statistics_and_dropout_state(tmp_path, data):
+    gan = make_layered_gan(seed=2)
+    gan.fit(data, batch_size=64, max_iter=20)
+    gan.save(tmp_path / "m.gk")
+    loaded = gk.GAN.load(tmp_path / "m.gk")
+    assert loaded.G.config() == gan.G.config() and loaded.D.config() == gan.D.config()
+    assert_same_layered_state(gan, loaded)
+    assert gan.G._net.dropout_state[1] == 2 * 20  # G runs in training mode in both steps
+    np.testing.assert_array_equal(gan.sample(40), loaded.sample(40))  # running statistics used
+
+
+def test_layered_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
+    straight = make_layered_gan(seed=5)
+    straight.fit(data, batch_size=64, d_steps=2, max_iter=50)
+    ckpt = tmp_path / "run.gk"
+    interrupted = make_layered_gan(seed=5)
+
+    class Interrupt(Exception):
+        pass
+
+    def crash_at_33(iteration, record, gan):
+        if iteration == 33:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        interrupted.fit(data, batch_size=64, d_steps=2, max_iter=50, checkpoint=ckpt,
+                        checkpoint_every=15, callbacks=[crash_at_33])
+    resumed = make_layered_gan(seed=5)
+    hist = resumed.fit(data, batch_size=64, d_steps=2, max_iter=50, resume=ckpt)
+    assert len(hist) == 50
+    assert_same_layered_state(straight, resumed)
+    np.testing.assert_array_equal(straight.sample(30), resumed.sample(30))
+
+
+def strip_to_old_format(path):
+    """Rewrite a checkpoint of plain networks as gankit wrote it before batch norm, maxout
+    and dropout existed: no new config keys, no buffers, no dropout states."""
+    from gankit import checkpoint
+    meta, arrays = checkpoint.load(path)
+    for name in ("G", "D"):
+        for key in ("batch_norm", "pieces", "dropout"):
+            del meta[name][key]
+        del meta[f"{name}_dropout_state"]
+        del arrays[f"{name}.buffers"]
+    checkpoint.save(path, meta, arrays)
+
+
+def test_files_from_before_the_new_layers_still_load_and_resume(tmp_path, data):
+    gan = make_gan(seed=6)
+    gan.fit(data, batch_size=32, max_iter=10)
+    path = tmp_path / "old.gk"
+    gan.save(path)
+    strip_to_old_format(path)
+    loaded = gk.GAN.load(path)
+    assert_same_state(gan, loaded)
+    assert loaded.G.config()["batch_norm"] is False and loaded.D.config()["pieces"] is None
+    resumed = make_gan(seed=6)
+    resumed.fit(data, batch_size=32, max_iter=12, resume=path)
+    gan.fit(data, batch_size=32, max_iter=12)
+    assert_same_state(gan, resumed)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda meta, arrays: arrays.pop("G.buffers"), "G.buffers: missing"),
+    (lambda meta, arrays: arrays.__setitem__("G.buffers", arrays["G.buffers"][:-1]), "G.buffers: expected float32"),
+    (lambda meta, arrays: arrays.__setitem__("G.buffers", -np.abs(arrays["G.buffers"]) - 1), "variances >= 0"),
+    (lambda meta, arrays: meta.pop("D_dropout_state"), "D_dropout_state: missing"),
+    (lambda meta, arrays: meta.__setitem__("G_dropout_state", ["1"]), "G_dropout_state: expected two"),
+    (lambda meta, arrays: meta["D"].__setitem__("pieces", 10**9), r"D config: pieces"),
+    (lambda meta, arrays: meta["D"].__setitem__("pieces", 4), "D.params: expected float32"),
+    (lambda meta, arrays: meta["G"].__setitem__("batch_norm", False), "G.params: expected float32"),
+    (lambda meta, arrays: meta["G"].__setitem__("batch_norm", "yes"), "G config: batch_norm"),
+])
+def test_damaged_layered_checkpoints_raise_checkpoint_error(tmp_path, damage, match):
+    from gankit import checkpoint
+    make_layered_gan().save(tmp_path / "m.gk")
+    meta, arrays = checkpoint.load(tmp_path / "m.gk")
+    damage(meta, arrays)
+    checkpoint.save(tmp_path / "bad.gk", meta, arrays)
+    with pytest.raises(gk.CheckpointError, match=match):
+        gk.GAN.load(tmp_path / "bad.gk")

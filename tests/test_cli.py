@@ -70,3 +70,18 @@ def test_help_explains_every_option(tmp_path):
     for flag in ("--dataset", "--g-loss", "--d-steps", "--max-iter", "--min-loss", "--equilibrium-tol",
                  "--checkpoint-every", "--resume", "--out", "--seed", "--threads"):
         assert flag in r.stdout
+
+
+def test_train_arch_paper_builds_the_papers_networks(tmp_path):
+    r = gankit("train", "--dataset", "ring", "--arch", "paper", "--max-iter", "3", "--batch-size", "32",
+               "--out", "run", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "arch paper (G [2, 400, 400, 400, 400, 2] relu + batch norm, D [2, 200, 200, 200, 1] maxout 5)" in r.stderr
+    import gankit as gk
+    gan = gk.GAN.load(tmp_path / "run" / "model.gk")
+    assert gan.G.batch_norm and gan.G.activation == "relu" and gan.G.sizes == [2, 400, 400, 400, 400, 2]
+    assert gan.D.activation == "maxout" and gan.D.pieces == 5 and not gan.D.batch_norm
+    for args, message in ((["--dataset", "gaussian_1d"], "--arch paper: the PacGAN/VEEGAN networks are defined for ring and grid"),
+                          (["--hidden", "16"], "--hidden: not used with --arch paper")):
+        r = gankit("train", "--arch", "paper", *args, "--max-iter", "1", cwd=tmp_path)
+        assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr

@@ -26,6 +26,17 @@ void require_rows(std::int64_t n, const char* name) {
                                          std::to_string(n));
 }
 
+// A training step normalises each batch segment by its own variance, which one row does
+// not have (PyTorch raises too). Checked before the step changes any state.
+void require_normalisable(const Mlp& net, const char* network, std::int64_t n, const char* name,
+                          const char* segment) {
+  if (net.has_batch_norm() && n < 2)
+    throw std::invalid_argument(std::string(name) + ": expected at least 2 rows, got " +
+                                std::to_string(n) + ": the " + network +
+                                " uses batch normalisation, which in training mode normalises " +
+                                segment + " by its own batch statistics");
+}
+
 // Holds the busy flags of the GAN and both networks for the duration of a step.
 struct StepGuard {
   StepGuard(std::atomic<bool>& gan, Mlp& g, Mlp& d)
@@ -86,17 +97,23 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
                         std::int64_t n_fake) {
   require_rows(n_real, "x_real");
   require_rows(n_fake, "z");
+  require_normalisable(*g_, "generator", n_fake, "z", "the fake batch");
+  require_normalisable(*d_, "discriminator", n_real, "x_real", "segment 0 (the real rows)");
+  require_normalisable(*d_, "discriminator", n_fake, "z", "segment 1 (the fake rows)");
   StepGuard guard(busy_, *g_, *d_);
   const std::int64_t dim = data_dim();
   const std::int64_t n_total = n_real + n_fake;
   z = noise_or_draw(z, n_fake);
-  const float* x_fake = g_->forward(z, n_fake);
+  const float* x_fake = g_->forward(z, n_fake, ForwardMode::training);
 
-  // Real and fake rows go through D as one batch: one GEMM per layer instead of two.
+  // Real and fake rows go through D as one batch: one GEMM per layer instead of two. As
+  // two segments, so batch norm (if any) normalises each with its own statistics, as
+  // separate calls D(x_real), D(G(z)) would.
   d_input_.resize_discard(n_total * dim);
   std::copy_n(x_real, n_real * dim, d_input_.data());
   std::copy_n(x_fake, n_fake * dim, d_input_.data() + n_real * dim);
-  const float* logits = d_->forward(d_input_.data(), n_total);
+  const std::int64_t segments[2] = {n_real, n_fake};
+  const float* logits = d_->forward_segments(d_input_.data(), segments, 2, ForwardMode::training);
 
   d_logit_grad_.resize_discard(n_total);
   float* d_logits = d_logit_grad_.data();
@@ -114,10 +131,12 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
 
 GStepResult Gan::g_step(const float* z, std::int64_t n) {
   require_rows(n, "z");
+  require_normalisable(*g_, "generator", n, "z", "the fake batch");
+  require_normalisable(*d_, "discriminator", n, "z", "the fake batch");
   StepGuard guard(busy_, *g_, *d_);
   z = noise_or_draw(z, n);
-  const float* x_fake = g_->forward(z, n);
-  const float* logits = d_->forward(x_fake, n);
+  const float* x_fake = g_->forward(z, n, ForwardMode::training);
+  const float* logits = d_->forward(x_fake, n, ForwardMode::training);
 
   d_logit_grad_.resize_discard(n);
   GStepResult result{};
@@ -136,14 +155,14 @@ void Gan::generate(const float* z, std::int64_t n, float* x_out) {
   BusyGuard gan_guard(busy_, "this GAN");
   BusyGuard guard(g_->busy_flag(), "the generator network");
   z = noise_or_draw(z, n);
-  const float* x = g_->forward(z, n);
+  const float* x = g_->forward(z, n, ForwardMode::inference);
   std::copy_n(x, n * data_dim(), x_out);
 }
 
 void Gan::discriminate(const float* x, std::int64_t n, float* prob_out) {
   require_rows(n, "x");
   BusyGuard guard(d_->busy_flag(), "the discriminator network");
-  const float* logits = d_->forward(x, n);
+  const float* logits = d_->forward(x, n, ForwardMode::inference);
   activation_forward(logits, prob_out, n, Activation::sigmoid, 0.0f);
 }
 

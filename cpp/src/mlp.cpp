@@ -1,5 +1,5 @@
-// The MLP: parameter table, initialisation, forward/backward over dense layers,
-// optimizer update (see mlp.h).
+// The MLP: block table, initialisation, forward/backward through dense, batch-norm,
+// maxout and dropout stages, optimizer update (see mlp.h).
 #include "gankit/mlp.h"
 
 #include <algorithm>
@@ -8,7 +8,10 @@
 #include <string>
 #include <utility>
 
+#include "gankit/batchnorm.h"
 #include "gankit/dense.h"
+#include "gankit/dropout.h"
+#include "gankit/maxout.h"
 #include "gankit/rng.h"
 
 namespace gankit {
@@ -26,43 +29,92 @@ void check_sizes(const std::vector<std::int64_t>& sizes) {
                                   std::to_string(sizes[i]));
 }
 
+void check_options(const HiddenBlockOptions& options, Activation hidden) {
+  validate_maxout_pieces(options.pieces);
+  validate_dropout_rate(options.dropout);
+  if (options.pieces > 1 && hidden != Activation::identity)
+    throw std::invalid_argument(std::string("hidden: maxout (pieces > 1) is the block's "
+                                            "nonlinearity; expected activation 'identity', got '") +
+                                activation_name(hidden) + "'");
+}
+
+// The masks and argmaxes are bytes; AlignedBuffer holds floats, and reading its storage
+// through unsigned char is allowed by the aliasing rules.
+std::uint8_t* bytes(AlignedBuffer& buffer) { return reinterpret_cast<std::uint8_t*>(buffer.data()); }
+void reserve_bytes(AlignedBuffer& buffer, std::int64_t count) {
+  buffer.resize_discard((count + 3) / 4);
+}
+
 }  // namespace
 
 Mlp::Mlp(const std::vector<std::int64_t>& sizes, Activation hidden, Activation output,
-         float slope)
-    : sizes_(sizes), hidden_(hidden), output_(output), slope_(slope) {
+         float slope, const HiddenBlockOptions& options)
+    : sizes_(sizes), hidden_(hidden), output_(output), slope_(slope), options_(options) {
   check_sizes(sizes);
   validate_slope(slope);
+  check_options(options, hidden);
   std::int64_t offset = 0;
   for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const bool is_output = (l + 2 == sizes.size());
+    BlockSpec block{};
+    block.units = sizes[l + 1];
+    block.pieces = is_output ? 1 : options.pieces;
+    block.batch_norm = !is_output && options.batch_norm;
+    block.dropout = is_output ? 0.0f : options.dropout;
     DenseLayerSpec layer{};
     layer.fan_in = sizes[l];
-    layer.fan_out = sizes[l + 1];
+    layer.fan_out = block.units * block.pieces;
     layer.w_offset = offset;
     layer.b_offset = offset + layer.fan_in * layer.fan_out;
-    layer.activation = (l + 2 == sizes.size()) ? output : hidden;
+    layer.activation = is_output ? output : hidden;
     offset = layer.b_offset + layer.fan_out;
+    block.gamma_offset = block.beta_offset = -1;
+    block.running_mean_offset = block.running_var_offset = -1;
+    if (block.batch_norm) {
+      block.gamma_offset = offset;
+      block.beta_offset = offset + layer.fan_out;
+      offset += 2 * layer.fan_out;
+      block.running_mean_offset = num_buffers_;
+      block.running_var_offset = num_buffers_ + layer.fan_out;
+      num_buffers_ += 2 * layer.fan_out;
+    }
+    max_width_ = std::max({max_width_, layer.fan_in, layer.fan_out});
     layers_.push_back(layer);
+    blocks_.push_back(block);
   }
   num_params_ = offset;
-  max_width_ = *std::max_element(sizes.begin(), sizes.end());
   params_.resize_discard(num_params_);
   grads_.resize_discard(num_params_);
-  outputs_.resize(layers_.size());
+  buffers_.resize_discard(num_buffers_);
+  workspaces_.resize(layers_.size());
+  segment_rows_.reserve(8);  // d_step uses two: no reallocation in a step
   configure_optimizer(OptimizerConfig{});
   init_glorot(0);
 }
 
 void Mlp::init_glorot(std::uint64_t seed) {
   Rng rng(seed);
-  for (const DenseLayerSpec& layer : layers_) {
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const DenseLayerSpec& layer = layers_[l];
+    const BlockSpec& block = blocks_[l];
     // Glorot/Xavier uniform: Var(W) = 2 / (fan_in + fan_out) keeps activations and
     // gradients at a similar scale through the network at initialisation.
     const float limit = static_cast<float>(std::sqrt(6.0 / static_cast<double>(layer.fan_in + layer.fan_out)));
     rng.fill_uniform(params_.data() + layer.w_offset, layer.fan_in * layer.fan_out, -limit, limit);
     std::fill_n(params_.data() + layer.b_offset, layer.fan_out, 0.0f);
+    if (block.batch_norm) {
+      std::fill_n(params_.data() + block.gamma_offset, layer.fan_out, 1.0f);
+      std::fill_n(params_.data() + block.beta_offset, layer.fan_out, 0.0f);
+      std::fill_n(buffers_.data() + block.running_mean_offset, layer.fan_out, 0.0f);
+      std::fill_n(buffers_.data() + block.running_var_offset, layer.fan_out, 1.0f);
+    }
   }
   std::fill_n(grads_.data(), num_params_, 0.0f);
+}
+
+void Mlp::set_dropout_state(std::uint64_t seed, std::uint64_t counter) {
+  dropout_seed_ = seed;
+  dropout_counter_ = counter;
 }
 
 void Mlp::configure_optimizer(const OptimizerConfig& config) {
@@ -98,48 +150,166 @@ void Mlp::optimizer_update() {
   }
 }
 
-void Mlp::reserve_batch(std::int64_t batch) {
-  if (batch <= batch_capacity_) return;
-  for (std::size_t l = 0; l < layers_.size(); ++l)
-    outputs_[l].resize_discard(batch * layers_[l].fan_out);
+void Mlp::reserve_batch(std::int64_t batch, std::int64_t num_segments) {
+  if (batch <= batch_capacity_ && num_segments <= segment_capacity_) return;
+  batch = std::max(batch, batch_capacity_);
+  num_segments = std::max(num_segments, segment_capacity_);
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const BlockSpec& block = blocks_[l];
+    const std::int64_t width = layers_[l].fan_out;
+    BlockWorkspace& ws = workspaces_[l];
+    ws.dense_out.resize_discard(batch * width);
+    if (block.batch_norm) {
+      ws.bn_out.resize_discard(batch * width);
+      ws.bn_mean.resize_discard(num_segments * width);
+      ws.bn_rstd.resize_discard(num_segments * width);
+    }
+    if (block.pieces > 1) {
+      ws.max_out.resize_discard(batch * block.units);
+      reserve_bytes(ws.argmax, batch * block.units);
+    }
+    if (block.dropout > 0.0f) {
+      ws.drop_out.resize_discard(batch * block.units);
+      reserve_bytes(ws.mask, batch * block.units);
+    }
+  }
   grad_ping_.resize_discard(batch * max_width_);
   grad_pong_.resize_discard(batch * max_width_);
   batch_capacity_ = batch;
+  segment_capacity_ = num_segments;
 }
 
-const float* Mlp::forward(const float* x, std::int64_t batch) {
+bool Mlp::dropout_active(const BlockSpec& block) const {
+  return block.dropout > 0.0f && forward_mode_ == ForwardMode::training;
+}
+
+const float* Mlp::forward(const float* x, std::int64_t batch, ForwardMode mode) {
   if (batch < 1) throw std::invalid_argument("batch: expected >= 1, got " + std::to_string(batch));
-  reserve_batch(batch);
+  return forward_segments(x, &batch, 1, mode);
+}
+
+const float* Mlp::forward_segments(const float* x, const std::int64_t* segment_rows,
+                                   std::int64_t num_segments, ForwardMode mode) {
+  if (num_segments < 1 || segment_rows == nullptr)
+    throw std::invalid_argument("segments: expected at least one, got " + std::to_string(num_segments));
+  std::int64_t batch = 0;
+  for (std::int64_t s = 0; s < num_segments; ++s) batch += segment_rows[s];
+  // Every check before any state changes: a refused call leaves the running statistics
+  // and the dropout counter as they were.
+  const bool batch_stats = mode == ForwardMode::training && has_batch_norm();
+  check_batch_segments(segment_rows, num_segments, batch, batch_stats ? 2 : 1);
+  reserve_batch(batch, num_segments);
+  segment_rows_.assign(segment_rows, segment_rows + num_segments);
   forward_input_ = x;
   forward_batch_ = batch;
+  forward_mode_ = mode;
+  const std::uint64_t dropout_call = dropout_counter_;
+  if (mode == ForwardMode::training && has_dropout()) ++dropout_counter_;
   const float* layer_input = x;
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    const DenseLayerSpec& layer = layers_[l];
-    float* y = outputs_[l].data();
-    dense_forward(layer_input, params_.data() + layer.w_offset, params_.data() + layer.b_offset,
-                  y, batch, layer.fan_in, layer.fan_out, layer.activation, slope_);
-    layer_input = y;
-  }
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    layer_input = forward_block(l, layer_input, dropout_call);
   return layer_input;
+}
+
+const float* Mlp::forward_block(std::size_t l, const float* x, std::uint64_t dropout_call) {
+  const DenseLayerSpec& layer = layers_[l];
+  const BlockSpec& block = blocks_[l];
+  BlockWorkspace& ws = workspaces_[l];
+  const std::int64_t batch = forward_batch_;
+  const std::int64_t width = layer.fan_out;
+  float* const p = params_.data();
+  // With batch norm the activation comes after it, so the GEMM epilogue adds the bias only.
+  const Activation epilogue = block.batch_norm ? Activation::identity : layer.activation;
+  dense_forward(x, p + layer.w_offset, p + layer.b_offset, ws.dense_out.data(), batch,
+                layer.fan_in, width, epilogue, slope_);
+  const float* h = ws.dense_out.data();
+  if (block.batch_norm) {
+    float* normalised = ws.bn_out.data();
+    float* running_mean = buffers_.data() + block.running_mean_offset;
+    float* running_var = buffers_.data() + block.running_var_offset;
+    if (forward_mode_ == ForwardMode::training) {
+      batchnorm_forward_training(h, p + block.gamma_offset, p + block.beta_offset, normalised,
+                                 batch, width, segment_rows_.data(),
+                                 static_cast<std::int64_t>(segment_rows_.size()), kBatchNormEps,
+                                 kBatchNormMomentum, ws.bn_mean.data(), ws.bn_rstd.data(),
+                                 running_mean, running_var);
+    } else {
+      batchnorm_forward_inference(h, p + block.gamma_offset, p + block.beta_offset, running_mean,
+                                  running_var, normalised, batch, width, kBatchNormEps);
+    }
+    if (layer.activation != Activation::identity)
+      activation_forward(normalised, normalised, batch * width, layer.activation, slope_);
+    h = normalised;
+  }
+  if (block.pieces > 1) {
+    maxout_forward(h, ws.max_out.data(), bytes(ws.argmax), batch, block.units, block.pieces);
+    h = ws.max_out.data();
+  }
+  if (dropout_active(block)) {
+    dropout_forward(h, ws.drop_out.data(), bytes(ws.mask), batch * block.units, block.dropout,
+                    dropout_seed_, dropout_call, static_cast<std::uint64_t>(l));
+    h = ws.drop_out.data();
+  }
+  ws.output = h;
+  return h;
 }
 
 void Mlp::backward(const float* d_output, bool want_param_grads, float* d_input) {
   if (forward_input_ == nullptr) throw std::logic_error("Mlp::backward called before forward");
-  const std::int64_t batch = forward_batch_;
   float* d_y = grad_ping_.data();
-  float* d_x_next = grad_pong_.data();
-  std::copy_n(d_output, batch * output_dim(), d_y);
+  float* spare = grad_pong_.data();
+  std::copy_n(d_output, forward_batch_ * output_dim(), d_y);
   for (std::size_t l = layers_.size(); l-- > 0;) {
-    const DenseLayerSpec& layer = layers_[l];
-    const float* x = (l == 0) ? forward_input_ : outputs_[l - 1].data();
-    float* d_w = want_param_grads ? grads_.data() + layer.w_offset : nullptr;
-    float* d_b = want_param_grads ? grads_.data() + layer.b_offset : nullptr;
-    // No input gradient at the first layer unless the caller asked for it.
-    float* d_x = (l > 0) ? d_x_next : d_input;
-    dense_backward(x, params_.data() + layer.w_offset, outputs_[l].data(), d_y, d_w, d_b, d_x,
-                   batch, layer.fan_in, layer.fan_out, layer.activation, slope_);
-    std::swap(d_y, d_x_next);
+    const float* x = (l == 0) ? forward_input_ : workspaces_[l - 1].output;
+    backward_block(l, x, d_y, spare, want_param_grads, d_input);
   }
+}
+
+// d_y holds d(loss)/d(block output) on entry and d(loss)/d(block input) on return (for
+// l > 0; block 0 writes it to d_input, if given). Stages run in reverse; those that change
+// the width write into `spare` and swap.
+void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spare,
+                         bool want_param_grads, float* d_input) {
+  const DenseLayerSpec& layer = layers_[l];
+  const BlockSpec& block = blocks_[l];
+  BlockWorkspace& ws = workspaces_[l];
+  const std::int64_t batch = forward_batch_;
+  const std::int64_t width = layer.fan_out;
+  float* const p = params_.data();
+  float* const g = grads_.data();
+  if (dropout_active(block))
+    dropout_backward(d_y, bytes(ws.mask), d_y, batch * block.units, block.dropout);
+  if (block.pieces > 1) {
+    maxout_backward(d_y, bytes(ws.argmax), spare, batch, block.units, block.pieces);
+    std::swap(d_y, spare);
+  }
+  Activation dense_activation = layer.activation;
+  if (block.batch_norm) {
+    const float* normalised = ws.bn_out.data();
+    if (layer.activation != Activation::identity)
+      activation_backward(normalised, d_y, d_y, batch * width, layer.activation, slope_);
+    float* d_gamma = want_param_grads ? g + block.gamma_offset : nullptr;
+    float* d_beta = want_param_grads ? g + block.beta_offset : nullptr;
+    if (forward_mode_ == ForwardMode::training) {
+      batchnorm_backward_training(ws.dense_out.data(), p + block.gamma_offset, ws.bn_mean.data(),
+                                  ws.bn_rstd.data(), d_y, d_y, d_gamma, d_beta, batch, width,
+                                  segment_rows_.data(),
+                                  static_cast<std::int64_t>(segment_rows_.size()));
+    } else {
+      batchnorm_backward_inference(ws.dense_out.data(), p + block.gamma_offset,
+                                   buffers_.data() + block.running_mean_offset,
+                                   buffers_.data() + block.running_var_offset, d_y, d_y, d_gamma,
+                                   d_beta, batch, width, kBatchNormEps);
+    }
+    dense_activation = Activation::identity;  // the activation came after the norm
+  }
+  float* d_w = want_param_grads ? g + layer.w_offset : nullptr;
+  float* d_b = want_param_grads ? g + layer.b_offset : nullptr;
+  // No input gradient at the first layer unless the caller asked for it.
+  float* d_x = (l > 0) ? spare : d_input;
+  dense_backward(x, p + layer.w_offset, ws.dense_out.data(), d_y, d_w, d_b, d_x, batch,
+                 layer.fan_in, width, dense_activation, slope_);
+  if (l > 0) std::swap(d_y, spare);
 }
 
 }  // namespace gankit

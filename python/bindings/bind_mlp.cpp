@@ -29,14 +29,45 @@ py::array_t<float> view(const MlpPtr& owner, float* data, std::vector<py::ssize_
   return py::array_t<float>(shape, strides, data, py::cast(owner));
 }
 
-// [(W, b), ...] views into one of the network's parameter-shaped buffers.
+// [(W, b), ...] views into one of the network's parameter-shaped buffers; batch-norm
+// blocks give (W, b, gamma, beta).
 py::list layer_views(const MlpPtr& net, float* base) {
   py::list out;
-  for (const gankit::DenseLayerSpec& layer : net->layers()) {
-    out.append(py::make_tuple(view(net, base + layer.w_offset, {layer.fan_in, layer.fan_out}),
-                              view(net, base + layer.b_offset, {layer.fan_out})));
+  for (std::size_t l = 0; l < net->layers().size(); ++l) {
+    const gankit::DenseLayerSpec& layer = net->layers()[l];
+    const gankit::BlockSpec& block = net->blocks()[l];
+    py::array_t<float> w = view(net, base + layer.w_offset, {layer.fan_in, layer.fan_out});
+    py::array_t<float> b = view(net, base + layer.b_offset, {layer.fan_out});
+    if (block.batch_norm) {
+      out.append(py::make_tuple(w, b, view(net, base + block.gamma_offset, {layer.fan_out}),
+                                view(net, base + block.beta_offset, {layer.fan_out})));
+    } else {
+      out.append(py::make_tuple(w, b));
+    }
   }
   return out;
+}
+
+// [(running_mean, running_var), ...] per batch-norm block, as views.
+py::list buffer_views(const MlpPtr& net) {
+  py::list out;
+  for (std::size_t l = 0; l < net->layers().size(); ++l) {
+    const gankit::BlockSpec& block = net->blocks()[l];
+    if (!block.batch_norm) continue;
+    const std::int64_t width = net->layers()[l].fan_out;
+    out.append(py::make_tuple(view(net, net->buffers() + block.running_mean_offset, {width}),
+                              view(net, net->buffers() + block.running_var_offset, {width})));
+  }
+  return out;
+}
+
+py::array_t<float> flat_buffers(const MlpPtr& net) {
+  if (net->num_buffers() == 0) return py::array_t<float>(std::vector<py::ssize_t>{0});
+  return view(net, net->buffers(), {net->num_buffers()});
+}
+
+gankit::ForwardMode mode_of(bool training) {
+  return training ? gankit::ForwardMode::training : gankit::ForwardMode::inference;
 }
 
 void configure_optimizer(Mlp& net, const std::string& kind, float lr, float beta1, float beta2,
@@ -55,15 +86,17 @@ void configure_optimizer(Mlp& net, const std::string& kind, float lr, float beta
   net.configure_optimizer(config);
 }
 
-FloatArray forward(Mlp& net, py::handle x_obj) {
+FloatArray forward(Mlp& net, py::handle x_obj, bool training, py::handle segments_obj) {
   FloatArray x = as_matrix(x_obj, "x", net.input_dim());
   const std::int64_t batch = x.shape(0);
+  const std::vector<std::int64_t> segments = segment_arg(segments_obj, batch);
   FloatArray y = new_matrix(batch, net.output_dim());
   float* y_data = y.mutable_data();
   {
     py::gil_scoped_release release;
     gankit::BusyGuard guard(net.busy_flag(), "the network");
-    const float* out = net.forward(x.data(), batch);
+    const float* out = net.forward_segments(x.data(), segments.data(),
+                                            static_cast<std::int64_t>(segments.size()), mode_of(training));
     std::copy_n(out, batch * net.output_dim(), y_data);
   }
   return y;
@@ -71,19 +104,22 @@ FloatArray forward(Mlp& net, py::handle x_obj) {
 
 // Forward and backward on one batch: fills the parameter gradients and returns the
 // gradient w.r.t. the input, for d(loss)/d(output) = d_output.
-FloatArray forward_backward(Mlp& net, py::handle x_obj, py::handle d_output_obj) {
+FloatArray forward_backward(Mlp& net, py::handle x_obj, py::handle d_output_obj, bool training,
+                            py::handle segments_obj) {
   FloatArray x = as_matrix(x_obj, "x", net.input_dim());
   const std::int64_t batch = x.shape(0);
   FloatArray d_output = as_matrix(d_output_obj, "d_output", net.output_dim());
   if (d_output.shape(0) != batch)
     throw py::value_error("d_output: expected " + std::to_string(batch) + " rows like x, got " +
                           std::to_string(d_output.shape(0)));
+  const std::vector<std::int64_t> segments = segment_arg(segments_obj, batch);
   FloatArray d_input = new_matrix(batch, net.input_dim());
   float* d_input_data = d_input.mutable_data();
   {
     py::gil_scoped_release release;
     gankit::BusyGuard guard(net.busy_flag(), "the network");
-    net.forward(x.data(), batch);
+    net.forward_segments(x.data(), segments.data(), static_cast<std::int64_t>(segments.size()),
+                         mode_of(training));
     net.backward(d_output.data(), /*want_param_grads=*/true, d_input_data);
   }
   return d_input;
@@ -94,18 +130,37 @@ FloatArray forward_backward(Mlp& net, py::handle x_obj, py::handle d_output_obj)
 void bind_mlp(py::module_& m) {
   py::class_<Mlp, MlpPtr>(m, "Mlp")
       .def(py::init([](const std::vector<std::int64_t>& sizes, const std::string& hidden,
-                       const std::string& output, float slope) {
+                       const std::string& output, float slope, bool batch_norm,
+                       std::int64_t pieces, float dropout) {
+             gankit::HiddenBlockOptions options;
+             options.batch_norm = batch_norm;
+             options.pieces = pieces;
+             options.dropout = dropout;
              return std::make_shared<Mlp>(sizes, gankit::activation_from_name(hidden),
-                                          gankit::activation_from_name(output), slope);
+                                          gankit::activation_from_name(output), slope, options);
            }),
            py::arg("sizes"), py::arg("hidden") = "leaky_relu", py::arg("output") = "identity",
-           py::arg("slope") = 0.2f)
+           py::arg("slope") = 0.2f, py::arg("batch_norm") = false, py::arg("pieces") = 1,
+           py::arg("dropout") = 0.0f)
       .def_property_readonly("sizes", &Mlp::sizes)
       .def_property_readonly("hidden_activation",
                              [](const Mlp& n) { return gankit::activation_name(n.hidden_activation()); })
       .def_property_readonly("output_activation",
                              [](const Mlp& n) { return gankit::activation_name(n.output_activation()); })
       .def_property_readonly("slope", &Mlp::slope)
+      .def_property_readonly("batch_norm", [](const Mlp& n) { return n.hidden_options().batch_norm; })
+      .def_property_readonly("pieces", [](const Mlp& n) { return n.hidden_options().pieces; })
+      .def_property_readonly("dropout", [](const Mlp& n) { return n.hidden_options().dropout; })
+      .def_property_readonly("num_buffers", &Mlp::num_buffers)
+      .def_property_readonly("buffers", &flat_buffers,
+                             "Running means and variances of the batch-norm blocks, flat view.")
+      .def("buffer_views", &buffer_views)
+      .def_property("dropout_state",
+                    [](const Mlp& n) { return py::make_tuple(n.dropout_seed(), n.dropout_counter()); },
+                    [](Mlp& n, const std::pair<std::uint64_t, std::uint64_t>& state) {
+                      gankit::BusyGuard guard(n.busy_flag(), "the network");
+                      n.set_dropout_state(state.first, state.second);
+                    }, "(seed, counter): dropout masks are a function of them (see dropout.h).")
       .def_property_readonly("num_params", &Mlp::num_params)
       .def_property_readonly("params",
                              [](const MlpPtr& n) { return view(n, n->params(), {n->num_params()}); })
@@ -133,8 +188,10 @@ void bind_mlp(py::module_& m) {
         gankit::BusyGuard guard(n.busy_flag(), "the network");
         n.optimizer_update();
       })
-      .def("forward", &forward, py::arg("x"))
-      .def("forward_backward", &forward_backward, py::arg("x"), py::arg("d_output"));
+      .def("forward", &forward, py::arg("x"), py::arg("training") = false,
+           py::arg("segments") = py::none())
+      .def("forward_backward", &forward_backward, py::arg("x"), py::arg("d_output"),
+           py::arg("training") = false, py::arg("segments") = py::none());
 }
 
 }  // namespace gankit_py

@@ -30,6 +30,13 @@ DEFAULTS = {
 }
 
 
+# `--arch paper`: the networks of the PacGAN (Lin et al. 2018) and VEEGAN (Srivastava et
+# al. 2017) experiments on the 2-D ring and grid mixtures.
+PAPER_ARCH = dict(g_hidden=(400, 400, 400, 400), g_activation="relu", g_batch_norm=True,
+                  d_hidden=(200, 200, 200), d_activation="maxout", d_pieces=5)
+ARCH_DATASETS = ("ring", "grid")
+
+
 # `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
 BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed"}
 
@@ -59,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=None, help="batch size (default depends on the dataset)")
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate for both networks")
     train.add_argument("--beta1", type=float, default=0.5, help="Adam beta1. Default: 0.5")
+    train.add_argument("--arch", choices=("default", "paper"), default="default",
+                       help="networks: default (leaky-ReLU MLPs sized by --hidden or the dataset) or "
+                            "paper: those of the PacGAN/VEEGAN 2-D mixture experiments, G = 4 hidden "
+                            "layers of 400 ReLU units with batch norm, D = 3 hidden layers of 200 "
+                            "linear-maxout units with 5 pieces (ring and grid only; the optimizer, batch "
+                            "size and iterations stay as given or defaulted). Default: default")
     train.add_argument("--hidden", type=str, default=None,
                        help="hidden layer sizes of both networks, comma-separated, e.g. 128,128")
     train.add_argument("--noise-dim", type=int, default=None, help="size of the noise z")
@@ -141,6 +154,12 @@ def run_train(args, parser) -> int:
     for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every", "threads"):
         _positive(parser, getattr(args, flag), "--" + flag.replace("_", "-"))
     defaults = DEFAULTS[args.dataset]
+    if args.arch == "paper":
+        if args.dataset not in ARCH_DATASETS:
+            parser.error(f"--arch paper: the PacGAN/VEEGAN networks are defined for "
+                         f"{' and '.join(ARCH_DATASETS)}, got --dataset {args.dataset}")
+        if args.hidden:
+            parser.error("--hidden: not used with --arch paper, which fixes the hidden sizes")
     g_hidden = _hidden_sizes(parser, args.hidden) if args.hidden else defaults["g_hidden"]
     d_hidden = _hidden_sizes(parser, args.hidden) if args.hidden else defaults["d_hidden"]
     d_steps = args.d_steps or defaults["d_steps"]
@@ -155,9 +174,7 @@ def run_train(args, parser) -> int:
 
     data = gk.datasets.load(args.dataset, n=args.n or defaults["n"], seed=args.seed)
     dim = data.shape[1]
-    out_act = "tanh" if args.dataset == "digits" else None
-    G = gk.MLP([noise_dim, *g_hidden, dim], activation="leaky_relu", output=out_act)
-    D = gk.MLP([dim, *d_hidden, 1], activation="leaky_relu")
+    G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden)
     opt = gk.Adam(lr=lr, beta1=args.beta1)
     gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=opt, g_optimizer=opt, seed=args.seed)
     checkpoint = os.path.join(out, "checkpoint.gk")
@@ -165,8 +182,10 @@ def run_train(args, parser) -> int:
 
     if not args.quiet:
         info = gk.build_info()
+        arch = (f"arch paper (G {G.sizes} relu + batch norm, D {D.sizes} maxout {D.pieces}), "
+                if args.arch == "paper" else "")
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
-              f"k={d_steps}, batch {batch_size}, lr {lr}, {max_iter} iterations, "
+              f"k={d_steps}, batch {batch_size}, lr {lr}, {max_iter} iterations, {arch}"
               f"kernel {info['kernel']}, {info['num_threads']} threads"
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
     start = time.perf_counter()
@@ -191,6 +210,20 @@ def run_train(args, parser) -> int:
     print("quality: " + report["summary"])
     print(f"wrote {out}/model.gk, history.csv, report.json" + "".join(", " + f for f in figures))
     return 0
+
+
+def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden):
+    """G and D for `--arch`: the default leaky-ReLU MLPs or the papers' networks."""
+    if args.arch == "paper":
+        a = PAPER_ARCH
+        G = gk.MLP([noise_dim, *a["g_hidden"], dim], activation=a["g_activation"],
+                   batch_norm=a["g_batch_norm"])
+        D = gk.MLP([dim, *a["d_hidden"], 1], activation=a["d_activation"], pieces=a["d_pieces"])
+        return G, D
+    out_act = "tanh" if args.dataset == "digits" else None
+    G = gk.MLP([noise_dim, *g_hidden, dim], activation="leaky_relu", output=out_act)
+    D = gk.MLP([dim, *d_hidden, 1], activation="leaky_relu")
+    return G, D
 
 
 def _quality_report(gk, dataset, samples, data) -> dict:

@@ -39,6 +39,12 @@ class GAN:
     cross-entropy of real vs fake. noise: "normal" (N(0, 1)) or "uniform" ([-1, 1)).
     seed: makes the run reproducible: it seeds the noise and initialises every network
     that was not given its own seed or weights.
+
+    Modes: d_step, g_step and fit run both networks in training mode (batch norm on batch
+    statistics, updating its running statistics; dropout on), like PyTorch modules in
+    .train(); sample and discriminate use inference mode (running statistics, no dropout).
+    In d_step, D sees the real and the fake rows in one pass, but batch norm normalises
+    each with its own statistics, as two separate calls D(x_real), D(G(z)) would.
     """
 
     def __init__(self, G: MLP, D: MLP, noise_dim: Optional[int] = None,
@@ -68,13 +74,19 @@ class GAN:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         self.seed = check.seed(seed)
 
-        # Independent streams for G's weights, D's weights, the noise and the batches.
-        g_seed, d_seed, noise_seed, self._batch_seed = (
-            int(s) for s in np.random.SeedSequence(self.seed).generate_state(4, np.uint64))
+        # Independent streams for G's weights, D's weights, the noise, the batches and the
+        # dropout masks of G and D (SeedSequence's first words do not depend on how many
+        # are drawn, so the first four are what they were before dropout existed).
+        g_seed, d_seed, noise_seed, self._batch_seed, g_dropout_seed, d_dropout_seed = (
+            int(s) for s in np.random.SeedSequence(self.seed).generate_state(6, np.uint64))
         if not G._weights_given:
             G._net.init_glorot(int(g_seed))
         if not D._weights_given:
             D._net.init_glorot(int(d_seed))
+        if not G._dropout_seed_given:
+            G._net.dropout_state = (g_dropout_seed, 0)
+        if not D._dropout_seed_given:
+            D._net.dropout_state = (d_dropout_seed, 0)
         self.G, self.D = G, D
         self.d_optimizer._configure(D._net)
         self.g_optimizer._configure(G._net)
@@ -105,15 +117,20 @@ class GAN:
 
     # -- training steps ----------------------------------------------------------
     def d_step(self, x_real, z=None) -> DStepResult:
-        """One discriminator update on a real batch x_real (n, data_dim) and fakes G(z).
+        """One discriminator update on a real batch x_real (n, data_dim) and fakes G(z), both
+        networks in training mode.
 
-        z: noise of shape (m, noise_dim); None draws len(x_real) rows from the GAN's RNG."""
+        z: noise of shape (m, noise_dim); None draws len(x_real) rows from the GAN's RNG.
+        With batch norm in G or D, each normalised batch needs at least 2 rows (ValueError
+        naming it otherwise, before anything changes)."""
         n_fake = _rows(x_real) if z is None else 0
         return DStepResult(*self._gan.d_step(x_real, z, n_fake))
 
     def g_step(self, z=None, batch_size: Optional[int] = None) -> GStepResult:
         """One generator update on noise z (n, noise_dim), or on batch_size rows drawn
-        from the GAN's RNG when z is None."""
+        from the GAN's RNG when z is None; both networks in training mode (D's parameters
+        are not updated, but its batch-norm running statistics and dropout counter advance,
+        as in PyTorch)."""
         if z is None:
             if batch_size is None:
                 raise ValueError("g_step: expected noise z or a batch_size, got neither")
@@ -188,14 +205,14 @@ class GAN:
         return self._gan.noise(check.integer(n, "n", low=1))
 
     def sample(self, n: int, z=None) -> np.ndarray:
-        """n generated samples G(z), float32 (n, data_dim); z drawn from the GAN's RNG
-        unless given."""
+        """n generated samples G(z), float32 (n, data_dim), in inference mode (batch norm's
+        running statistics, no dropout); z drawn from the GAN's RNG unless given."""
         if z is not None:
             return self._gan.generate(z, 0)
         return self._gan.generate(None, check.integer(n, "n", low=1))
 
     def discriminate(self, x) -> np.ndarray:
-        """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,)."""
+        """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,), in inference mode."""
         return self._gan.discriminate(x)
 
 

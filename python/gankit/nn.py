@@ -12,33 +12,85 @@ from . import _core
 from . import _validation as check
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
+HIDDEN_ACTIVATIONS = ACTIVATIONS + ("maxout",)
+DEFAULT_PIECES = 5  # maxout pieces when not given (the PacGAN/VEEGAN discriminators' 5)
+MAX_PIECES = 64
+
+
+def block_options(sizes, activation, batch_norm=False, pieces=None, dropout=0.0) -> dict:
+    """Check the hidden-block options of an MLP; returns {"batch_norm", "pieces", "dropout"}
+    normalised (pieces: an int for maxout, else None). Raises ValueError/TypeError naming
+    the argument. Shared with checkpoint loading, which must size a network before
+    building it."""
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise TypeError(f"batch_norm: expected True or False, got {batch_norm!r} ({type(batch_norm).__name__})")
+    batch_norm = bool(batch_norm)
+    if activation == "maxout":
+        pieces = DEFAULT_PIECES if pieces is None else check.integer(pieces, "pieces", low=2, high=MAX_PIECES)
+    elif pieces is not None:
+        raise ValueError(f"pieces: only used with activation='maxout', got pieces={pieces!r} "
+                         f"with activation={activation!r}")
+    dropout = check.real_number(dropout, "dropout", low=0, high=1, high_inclusive=False)
+    if len(sizes) < 3:
+        for name, used in (("batch_norm", batch_norm), ("activation='maxout'", pieces is not None),
+                           ("dropout", dropout > 0)):
+            if used:
+                raise ValueError(f"{name}: applies to hidden layers, but sizes {list(sizes)} has none")
+    return {"batch_norm": batch_norm, "pieces": pieces, "dropout": dropout}
 
 
 class MLP:
-    """Dense layers `sizes[0] -> sizes[1] -> ... -> sizes[-1]`.
+    """Blocks `sizes[0] -> sizes[1] -> ... -> sizes[-1]`.
 
-    activation: the hidden layers' activation; output: the last layer's (None for
-    none, e.g. a discriminator returning logits); slope: leaky ReLU's negative slope.
-    seed: initialise the weights (Glorot uniform, zero biases) from this seed. Without
-    one, a GAN built on this network initialises it from the GAN's seed.
+    Each hidden block is a dense layer z = x W + b, then batch normalisation if
+    `batch_norm`, then the activation (or maxout), then dropout if `dropout` > 0; the last
+    block is a dense layer and the `output` activation only.
+
+    activation: the hidden blocks' activation, one of "identity", "relu", "leaky_relu",
+    "tanh", "sigmoid", or "maxout": then a hidden block of n units has a dense layer of
+    n * pieces units and outputs, per unit, the max over its pieces (linear maxout).
+    Piece-major layout: column p * n + j of W (shape (fan_in, n * pieces)) and of b is
+    piece p of unit j; ties go to the lowest piece.
+    output: the last layer's activation (None for none, e.g. a discriminator returning
+    logits); slope: leaky ReLU's negative slope.
+    batch_norm: per-feature batch normalisation before the activation with learned gamma
+    (initially 1) and beta (0), eps 1e-5 and running statistics with momentum 0.1 --
+    PyTorch's BatchNorm1d. Training mode normalises with the batch's statistics (biased
+    variance) and updates the running mean and unbiased variance; inference mode uses the
+    running statistics. A training batch needs at least 2 rows.
+    pieces: maxout pieces, an integer in [2, 64] (default 5); only with activation="maxout".
+    dropout: inverted dropout rate p in [0, 1), in training mode only (kept values are
+    scaled by 1/(1-p)). The masks are a function of the network's dropout seed and a
+    counter of training forwards, so runs are reproducible at any thread count.
+    seed: initialise the weights (Glorot uniform, zero biases) and seed the dropout masks
+    from this seed. Without one, a GAN built on this network does both from the GAN's seed.
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "leaky_relu",
-                 output: Optional[str] = None, slope: float = 0.2, seed: Optional[int] = None):
+                 output: Optional[str] = None, slope: float = 0.2, seed: Optional[int] = None,
+                 batch_norm: bool = False, pieces: Optional[int] = None, dropout: float = 0.0):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes: expected a sequence of layer sizes like [2, 128, 1], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least two sizes [input, ..., output], got {list(sizes)!r}")
         sizes = [check.integer(s, f"sizes[{i}]", low=1, high=2**24) for i, s in enumerate(sizes)]
-        activation = check.choice(activation, "activation", ACTIVATIONS)
+        activation = check.choice(activation, "activation", HIDDEN_ACTIVATIONS)
         output = "identity" if output is None else check.choice(output, "output", ACTIVATIONS)
         slope = check.real_number(slope, "slope", low=0, high=1, high_inclusive=False)
-        self._net = _core.Mlp(sizes, activation, output, slope)
+        options = block_options(sizes, activation, batch_norm, pieces, dropout)
+        hidden = "identity" if activation == "maxout" else activation
+        self._net = _core.Mlp(sizes, hidden, output, slope, options["batch_norm"],
+                              options["pieces"] or 1, options["dropout"])
+        self._maxout = activation == "maxout"
+        self._dropout = options["dropout"]  # as given (the core keeps it as float32)
         self.seed = None if seed is None else check.seed(seed)
         # True once the weights come from the user (a seed or set_weights), so a GAN
-        # leaves them alone instead of initialising from its own seed.
+        # leaves them alone instead of initialising from its own seed; the same for the
+        # dropout seed (given with `seed` or by init()).
         self._weights_given = seed is not None
+        self._dropout_seed_given = seed is not None
         self._net.init_glorot(0 if seed is None else self.seed)
+        self._net.dropout_state = (0 if seed is None else self.seed, 0)
 
     # -- description -------------------------------------------------------------
     @property
@@ -47,7 +99,7 @@ class MLP:
 
     @property
     def activation(self) -> str:
-        return self._net.hidden_activation
+        return "maxout" if self._maxout else self._net.hidden_activation
 
     @property
     def output(self) -> Optional[str]:
@@ -59,22 +111,40 @@ class MLP:
         return float(self._net.slope)
 
     @property
+    def batch_norm(self) -> bool:
+        return bool(self._net.batch_norm)
+
+    @property
+    def pieces(self) -> Optional[int]:
+        """Maxout pieces, or None when the activation is not maxout."""
+        return int(self._net.pieces) if self._maxout else None
+
+    @property
+    def dropout(self) -> float:
+        return self._dropout
+
+    @property
     def num_params(self) -> int:
         return int(self._net.num_params)
 
     def config(self) -> dict:
         """The constructor arguments (checkpoints rebuild the network from them)."""
         return {"sizes": self.sizes, "activation": self.activation, "output": self.output,
-                "slope": self.slope}
+                "slope": self.slope, "batch_norm": self.batch_norm, "pieces": self.pieces,
+                "dropout": self.dropout}
 
     def __repr__(self) -> str:
+        extra = "".join([", batch_norm=True" if self.batch_norm else "",
+                         f", pieces={self.pieces}" if self._maxout else "",
+                         f", dropout={self.dropout}" if self.dropout > 0 else ""])
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-                f"slope={self.slope})")
+                f"slope={self.slope}{extra})")
 
     # -- parameters ----------------------------------------------------------------
     @property
     def params(self) -> np.ndarray:
-        """All parameters, one flat float32 view of C++ memory (W1, b1, W2, b2, ...)."""
+        """All parameters, one flat float32 view of C++ memory (W1, b1, [gamma1, beta1],
+        W2, b2, ...)."""
         return self._net.params
 
     @property
@@ -82,44 +152,83 @@ class MLP:
         """The gradients from the last backward pass, same layout as `params`."""
         return self._net.grads
 
-    def parameters(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """[(W, b), ...] as writable views; W has shape (fan_in, fan_out)."""
+    def parameters(self) -> List[Tuple[np.ndarray, ...]]:
+        """Per layer (W, b), or (W, b, gamma, beta) for batch-norm layers, as writable
+        views; W has shape (fan_in, fan_out) (fan_out * pieces for maxout layers)."""
         return self._net.param_views()
 
-    def get_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """[(W, b), ...] as copies; W has shape (fan_in, fan_out)."""
-        return [(w.copy(), b.copy()) for w, b in self._net.param_views()]
+    def get_weights(self) -> List[Tuple[np.ndarray, ...]]:
+        """Like parameters(), as copies."""
+        return [tuple(a.copy() for a in layer) for layer in self._net.param_views()]
 
     def set_weights(self, weights) -> None:
         """Set every layer from a list like get_weights() returns. Checks every shape and
         value before writing anything, so a bad list leaves the network unchanged."""
-        views = self._net.param_views()
-        if not isinstance(weights, (list, tuple)) or len(weights) != len(views):
-            got = f"{len(weights)} entries" if isinstance(weights, (list, tuple)) else type(weights).__name__
-            raise ValueError(f"weights: expected a list of {len(views)} (W, b) pairs, got {got}")
-        checked = []
-        for i, (pair, (w_view, b_view)) in enumerate(zip(weights, views)):
-            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                raise ValueError(f"weights[{i}]: expected a (W, b) pair, got {type(pair).__name__}")
-            checked.append((_as_float_array(pair[0], f"weights[{i}][0] (W)", w_view.shape),
-                            _as_float_array(pair[1], f"weights[{i}][1] (b)", b_view.shape)))
-        for (w, b), (w_view, b_view) in zip(checked, views):
-            w_view[...] = w
-            b_view[...] = b
+        _assign(self._net.param_views(), weights, "weights", ("W", "b", "gamma", "beta"))
         self._weights_given = True
+
+    def buffers(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """[(running_mean, running_var), ...] per batch-norm layer, as writable views (not
+        parameters: the optimizer never changes them). Empty without batch norm."""
+        return self._net.buffer_views()
+
+    def get_buffers(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """Like buffers(), as copies."""
+        return [(m.copy(), v.copy()) for m, v in self._net.buffer_views()]
+
+    def set_buffers(self, buffers) -> None:
+        """Set the running statistics from a list like get_buffers() returns (variances
+        must be >= 0). Checked in full before anything is written."""
+        _assign(self._net.buffer_views(), buffers, "buffers", ("running_mean", "running_var"),
+                nonnegative=("running_var",))
 
     def init(self, seed: int) -> None:
-        """Re-initialise the weights (Glorot uniform, zero biases) from `seed`."""
+        """Re-initialise from `seed`: Glorot-uniform weights, zero biases, batch-norm gamma 1,
+        beta 0 and running statistics 0 and 1; the dropout masks restart from `seed`."""
         self.seed = check.seed(seed)
         self._net.init_glorot(self.seed)
+        self._net.dropout_state = (self.seed, 0)
         self._weights_given = True
+        self._dropout_seed_given = True
 
     # -- evaluation ----------------------------------------------------------------
-    def forward(self, x) -> np.ndarray:
-        """The network's output for a batch x of shape (n, sizes[0]), float32 (n, sizes[-1])."""
-        return self._net.forward(x)
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        """The network's output for a batch x of shape (n, sizes[0]), float32 (n, sizes[-1]).
+
+        training=False (inference): batch norm uses its running statistics and dropout is
+        off, so the result depends on x only. training=True: batch norm uses the batch's
+        statistics and updates the running ones, dropout is on (and its counter advances),
+        as in a training step; with batch norm, x needs at least 2 rows."""
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"training: expected True or False, got {training!r} ({type(training).__name__})")
+        return self._net.forward(x, bool(training))
 
     __call__ = forward
+
+
+def _assign(views, values, name: str, parts, nonnegative=()) -> None:
+    """Write `values` (a list shaped like `views`: per entry a tuple of arrays) into the
+    views after checking every shape and value."""
+    if not isinstance(values, (list, tuple)) or len(values) != len(views):
+        got = f"{len(values)} entries" if isinstance(values, (list, tuple)) else type(values).__name__
+        raise ValueError(f"{name}: expected a list of {len(views)} entries, got {got}")
+    checked = []
+    for i, (entry, targets) in enumerate(zip(values, views)):
+        labels = "(" + ", ".join(parts[:len(targets)]) + ")"
+        if not isinstance(entry, (list, tuple)) or len(entry) != len(targets):
+            got = f"{len(entry)} arrays" if isinstance(entry, (list, tuple)) else type(entry).__name__
+            raise ValueError(f"{name}[{i}]: expected a tuple {labels}, got {got}")
+        arrays = []
+        for k, (value, target) in enumerate(zip(entry, targets)):
+            label = f"{name}[{i}][{k}] ({parts[k]})"
+            arr = _as_float_array(value, label, target.shape)
+            if parts[k] in nonnegative and np.any(arr < 0):
+                raise ValueError(f"{label}: expected values >= 0, got {float(arr.min())}")
+            arrays.append(arr)
+        checked.append(arrays)
+    for arrays, targets in zip(checked, views):
+        for arr, target in zip(arrays, targets):
+            target[...] = arr
 
 
 def _as_float_array(value, name: str, shape) -> np.ndarray:

@@ -1,6 +1,11 @@
 """GAN.save / GAN.load / resume: everything needed to continue a run exactly
-(architecture, weights, optimizer state, both RNG states, iteration, history), in the
-checkpoint container of checkpoint.py (versioned, checksummed, no pickle)."""
+(architecture, weights, optimizer state, batch-norm running statistics, both RNG states,
+the dropout (seed, counter) of each network, iteration, history), in the checkpoint
+container of checkpoint.py (versioned, checksummed, no pickle).
+
+Files written before batch norm, maxout and dropout existed load unchanged: their network
+configs lack "batch_norm", "pieces" and "dropout" (the defaults), and they have no
+"G.buffers"/"D.buffers" arrays or dropout states, which such networks do not need."""
 from __future__ import annotations
 
 import os
@@ -11,7 +16,7 @@ import numpy as np
 from . import __version__
 from .checkpoint import CheckpointError, load as load_container, save as save_container
 from .history import History
-from .nn import MLP
+from .nn import MLP, block_options
 from .optim import optimizer_from_dict, optimizer_to_dict
 
 KIND = "gankit.GAN"
@@ -31,12 +36,15 @@ def save_gan(gan, path) -> None:
         "d_optimizer_step": int(gan.D._net.optimizer_step),
         "g_optimizer_step": int(gan.G._net.optimizer_step),
         "noise_rng_state": [str(w) for w in gan._gan.rng_state],
+        "G_dropout_state": [str(w) for w in gan.G._net.dropout_state],
+        "D_dropout_state": [str(w) for w in gan.D._net.dropout_state],
         "batch_rng_state": None if gan._sampler is None else _pcg64_state(gan._sampler),
         "stop_reason": gan.history.stop_reason,
     }
     arrays = {
         "G.params": gan.G.params, "G.optimizer_state": np.asarray(gan.G._net.optimizer_state).ravel(),
         "D.params": gan.D.params, "D.optimizer_state": np.asarray(gan.D._net.optimizer_state).ravel(),
+        "G.buffers": np.asarray(gan.G._net.buffers), "D.buffers": np.asarray(gan.D._net.buffers),
         **gan.history.to_arrays(),
     }
     save_container(path, meta, arrays)
@@ -69,8 +77,9 @@ def restore_gan(gan, path) -> None:
             "d_optimizer": optimizer_to_dict(gan.d_optimizer),
             "g_optimizer": optimizer_to_dict(gan.g_optimizer)}
     for key, value in mine.items():
-        if _normalise(meta.get(key)) != _normalise(value):
-            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {meta.get(key)!r}, "
+        stored = _with_block_defaults(meta.get(key)) if key in ("G", "D") else meta.get(key)
+        if _normalise(stored) != _normalise(value):
+            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {stored!r}, "
                              f"but this GAN's is {value!r}")
     try:
         _check_sizes(meta, arrays)
@@ -98,22 +107,64 @@ def _normalise(value):
     return value
 
 
-def _num_params(sizes) -> int:
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+def _with_block_defaults(config):
+    """A network config with the keys that files from before batch norm, maxout and
+    dropout lack filled in with their defaults."""
+    if not isinstance(config, dict):
+        return config
+    return {"batch_norm": False, "pieces": None, "dropout": 0.0, **config}
+
+
+def _layer_sizes(config: dict):
+    """Per layer (fan_in, dense width, batch norm?) for a config, after checking the block
+    options as MLP() would (ValueError/TypeError otherwise)."""
+    sizes = config["sizes"]
+    if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                              and 1 <= s <= 2**24 for s in sizes) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a list of integers in [1, 2**24], got {sizes!r}")
+    options = block_options(sizes, config.get("activation"), config.get("batch_norm", False),
+                            config.get("pieces"), config.get("dropout", 0.0))
+    pieces = options["pieces"] or 1
+    last = len(sizes) - 2
+    return [(fan_in, units * (1 if l == last else pieces), options["batch_norm"] and l != last)
+            for l, (fan_in, units) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+
+def _num_params(config: dict) -> int:
+    """Parameters of the network a config describes: per layer W and b, and gamma and beta
+    for batch-norm layers (the layout of gankit.MLP.params)."""
+    return sum(fan_in * width + width + (2 * width if bn else 0)
+               for fan_in, width, bn in _layer_sizes(config))
+
+
+def _num_buffers(config: dict) -> int:
+    """Running mean and variance per batch-norm feature."""
+    return sum(2 * width for _, width, bn in _layer_sizes(config) if bn)
 
 
 def _check_sizes(meta: dict, arrays: dict) -> None:
     """Compare the architecture with the stored arrays before building anything, so a
     crafted file cannot make us allocate more than the file itself holds."""
     for name in ("G", "D"):
-        sizes = meta[name]["sizes"]
-        if not isinstance(sizes, list) or not all(isinstance(s, int) and 1 <= s <= 2**24 for s in sizes) \
-                or len(sizes) < 2:
-            raise ValueError(f"{name} sizes must be a list of integers in [1, 2**24], got {sizes!r}")
+        config = meta[name]
+        if not isinstance(config, dict):
+            raise ValueError(f"{name}: expected a network config, got {type(config).__name__}")
+        try:
+            expected = _num_params(config)
+            buffers = _num_buffers(config)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} config: {exc}") from exc
         params = arrays[f"{name}.params"]
-        if params.dtype != np.float32 or params.shape != (_num_params(sizes),):
-            raise ValueError(f"{name}.params: expected float32 of shape ({_num_params(sizes)},) "
-                             f"for sizes {sizes}, got {params.dtype} {params.shape}")
+        if params.dtype != np.float32 or params.shape != (expected,):
+            raise ValueError(f"{name}.params: expected float32 of shape ({expected},) "
+                             f"for sizes {config['sizes']}, got {params.dtype} {params.shape}")
+        stored = arrays.get(f"{name}.buffers")
+        if buffers and stored is None:
+            raise ValueError(f"{name}.buffers: missing, but {name} has batch normalisation "
+                             f"({buffers} running statistics)")
+        if stored is not None and (stored.dtype != np.float32 or stored.shape != (buffers,)):
+            raise ValueError(f"{name}.buffers: expected float32 of shape ({buffers},), "
+                             f"got {stored.dtype} {stored.shape}")
 
 
 def _apply_state(gan, meta: dict, arrays: dict) -> None:
@@ -131,7 +182,12 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
         step = meta[step_key]
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             raise ValueError(f"{step_key}: expected an integer >= 0, got {step!r}")
-        writes.append((net, params, state, step))
+        buffers = arrays.get(f"{name}.buffers")
+        if buffers is not None and not (np.all(np.isfinite(buffers)) and
+                                        _running_variances_ok(net, buffers)):
+            raise ValueError(f"{name}.buffers: expected finite running statistics with variances >= 0")
+        dropout_state = _dropout_state(meta, name, net)
+        writes.append((net, params, state, step, buffers, dropout_state))
     words = meta["noise_rng_state"]
     rng_state = [int(w) for w in words] if isinstance(words, list) else []
     if len(rng_state) != 4 or not all(0 <= w < 2**64 for w in rng_state) or not any(rng_state):
@@ -139,14 +195,43 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
     sampler = None if meta["batch_rng_state"] is None else _pcg64_from_state(meta["batch_rng_state"])
     history = History.from_arrays(arrays, meta["stop_reason"])
 
-    for net, params, state, step in writes:
+    for net, params, state, step, buffers, dropout_state in writes:
         net.params[...] = params
         net._net.optimizer_state.reshape(-1)[...] = state
         net._net.optimizer_step = step
+        if buffers is not None and buffers.size:
+            net._net.buffers[...] = buffers
+        if dropout_state is not None:
+            net._net.dropout_state = dropout_state
+            net._dropout_seed_given = True
         net._weights_given = True
     gan._gan.rng_state = rng_state
     gan._sampler = sampler
     gan.history = history
+
+
+def _running_variances_ok(net, buffers: np.ndarray) -> bool:
+    """The running variances (second half of each batch-norm layer's buffers) are >= 0."""
+    offset = 0
+    for mean, var in net._net.buffer_views():
+        if np.any(buffers[offset + mean.size:offset + mean.size + var.size] < 0):
+            return False
+        offset += mean.size + var.size
+    return True
+
+
+def _dropout_state(meta: dict, name: str, net):
+    """The stored (seed, counter) of a network's dropout masks; None when the file has
+    none (files from before dropout), which only a network without dropout may lack."""
+    words = meta.get(f"{name}_dropout_state")
+    if words is None:
+        if net.dropout > 0:
+            raise ValueError(f"{name}_dropout_state: missing, but {name} uses dropout")
+        return None
+    state = [int(w) for w in words] if isinstance(words, list) and all(isinstance(w, str) for w in words) else []
+    if len(state) != 2 or not all(0 <= w < 2**64 for w in state):
+        raise ValueError(f"{name}_dropout_state: expected two 64-bit words (seed, counter), got {words!r}")
+    return tuple(state)
 
 
 def _pcg64_state(generator: np.random.Generator) -> dict:

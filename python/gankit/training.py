@@ -108,12 +108,13 @@ def _check_data(X, data_dim: int) -> np.ndarray:
 
 
 class _DivergenceGuard:
-    """Keeps the last state whose parameters are all finite (parameters and optimizer
-    state of both networks) so a diverged step can be undone. One copy per iteration,
-    into buffers allocated once."""
+    """Keeps the last state whose parameters are all finite (parameters, optimizer state
+    and batch-norm running statistics of both networks) so a diverged step can be undone.
+    One copy per iteration, into buffers allocated once."""
 
     def __init__(self, gan):
-        self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state]
+        self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state,
+                       gan.G._net.buffers, gan.D._net.buffers]
         self._nets = [gan.G._net, gan.D._net]
         self._saved = [v.copy() for v in self._views]
         self._steps = [net.optimizer_step for net in self._nets]

@@ -1,12 +1,19 @@
 // One GAN training step per call, forward, backward and update, with no Python
 // between layers. Owns the noise RNG and the workspaces that join the two networks.
 //
-//   d_step: x_fake = G(z); logits = D([x_real; x_fake]) in one batched pass;
+//   d_step: x_fake = G(z); logits = D([x_real; x_fake]) in one batched pass, as two
+//           segments (batch norm normalises real and fake rows separately);
 //           d_loss and its logit gradient; backward through D (parameter gradients,
 //           no input gradient); D's optimizer update.
 //   g_step: x_fake = G(z); logits = D(x_fake); g_loss (minimax or non_saturating);
 //           backward through D for the input gradient only (D is not updated); backward
 //           through G for parameter gradients only; G's optimizer update.
+//
+// Both steps run both networks in training mode (batch statistics, running statistics
+// updated, dropout on: PyTorch's .train()); generate and discriminate use inference mode
+// (running statistics, no dropout). With batch norm, a step needs at least 2 rows in
+// every segment it normalises and throws std::invalid_argument otherwise, before any
+// state changes.
 #pragma once
 #include <atomic>
 #include <cstdint>
