@@ -24,31 +24,31 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
 
-bool finite_nonneg(float x) { return std::isfinite(x) && x >= 0.0f; }
+bool finite_nonneg(double x) { return std::isfinite(x) && x >= 0.0; }
 
 }  // namespace
 
 void validate(const OptimizerConfig& c) {
-  require(std::isfinite(c.lr) && c.lr > 0.0f,
+  require(std::isfinite(c.lr) && c.lr > 0.0,
           "lr: expected a finite number > 0, got " + std::to_string(c.lr));
   require(finite_nonneg(c.weight_decay),
           "weight_decay: expected a finite number >= 0, got " + std::to_string(c.weight_decay));
   if (c.kind == OptimizerKind::adam) {
-    require(c.beta1 >= 0.0f && c.beta1 < 1.0f,
+    require(c.beta1 >= 0.0 && c.beta1 < 1.0,
             "beta1: expected 0 <= beta1 < 1, got " + std::to_string(c.beta1));
-    require(c.beta2 >= 0.0f && c.beta2 < 1.0f,
+    require(c.beta2 >= 0.0 && c.beta2 < 1.0,
             "beta2: expected 0 <= beta2 < 1, got " + std::to_string(c.beta2));
-    require(std::isfinite(c.eps) && c.eps > 0.0f,
+    require(std::isfinite(c.eps) && c.eps > 0.0,
             "eps: expected a finite number > 0, got " + std::to_string(c.eps));
   } else {
-    require(c.momentum >= 0.0f && c.momentum < 1.0f,
+    require(c.momentum >= 0.0 && c.momentum < 1.0,
             "momentum: expected 0 <= momentum < 1, got " + std::to_string(c.momentum));
   }
 }
 
 std::int64_t optimizer_state_per_param(const OptimizerConfig& c) {
   if (c.kind == OptimizerKind::adam) return 2;
-  return c.momentum > 0.0f ? 1 : 0;
+  return c.momentum > 0.0 ? 1 : 0;
 }
 
 namespace {
@@ -133,21 +133,25 @@ void for_ranges(std::int64_t n, Body body) {
 
 }  // namespace
 
-void sgd_step(float* params, const float* grads, float* velocity, std::int64_t n, float lr,
-              float momentum, float weight_decay) {
-  const SgdRange args{params, grads, velocity, lr, momentum, weight_decay};
+void sgd_step(float* params, const float* grads, float* velocity, std::int64_t n, double lr,
+              double momentum, double weight_decay) {
+  const SgdRange args{params, grads, velocity, static_cast<float>(lr), static_cast<float>(momentum),
+                      static_cast<float>(weight_decay)};
   for_ranges(n, [&](std::int64_t begin, std::int64_t end) { sgd_range(args, begin, end); });
 }
 
 void adam_step(float* params, const float* grads, float* m, float* v, std::int64_t n,
-               std::int64_t step, float lr, float beta1, float beta2, float eps,
-               float weight_decay) {
-  // Bias corrections once per step, in double, then applied as float factors.
-  const double correction1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
-  const double correction2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
-  const AdamRange args{params, grads, m, v, static_cast<float>(lr / correction1),
-                       static_cast<float>(1.0 / std::sqrt(correction2)), beta1, beta2,
-                       1.0f - beta1, 1.0f - beta2, eps, weight_decay};
+               std::int64_t step, double lr, double beta1, double beta2, double eps,
+               double weight_decay) {
+  // Every factor once per step, in double, then applied as a float.
+  const double correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+  const double correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+  const AdamRange args{params, grads, m, v,
+                       static_cast<float>(lr / correction1),
+                       static_cast<float>(1.0 / std::sqrt(correction2)),
+                       static_cast<float>(beta1), static_cast<float>(beta2),
+                       static_cast<float>(1.0 - beta1), static_cast<float>(1.0 - beta2),
+                       static_cast<float>(eps), static_cast<float>(weight_decay)};
   for_ranges(n, [&](std::int64_t begin, std::int64_t end) { adam_range(args, begin, end); });
 }
 

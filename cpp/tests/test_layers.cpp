@@ -298,12 +298,12 @@ TEST_CASE(mlp_refuses_single_row_training_batch_norm_without_changing_state) {
   const std::vector<float> x(2 * 2, 1.0f);
   const std::int64_t one_row[2] = {1, 1};
   CHECK_THROWS(net.forward_segments(x.data(), one_row, 2, ForwardMode::training), std::invalid_argument);
-  CHECK(std::vector<float>(net.buffers(), net.buffers() + net.num_buffers()) == before);
+  CHECK(std::equal(before.begin(), before.end(), net.buffers()));
   CHECK(net.dropout_counter() == 0);
   net.forward(x.data(), 1, ForwardMode::inference);  // inference needs no batch statistics
   net.forward(x.data(), 2, ForwardMode::training);
   CHECK(net.dropout_counter() == 1);
-  CHECK(std::vector<float>(net.buffers(), net.buffers() + net.num_buffers()) != before);
+  CHECK(!std::equal(before.begin(), before.end(), net.buffers()));
   CHECK_THROWS(Mlp({2, 3, 1}, Activation::relu, Activation::identity, 0.2f, all_layers(false, 2, 0.0f)),
                std::invalid_argument);  // maxout is its own nonlinearity
 }

@@ -142,8 +142,8 @@ py::tuple generator_loss(py::handle fake_obj, const std::string& kind_name) {
   return py::make_tuple(loss, d_logits);
 }
 
-void sgd_step(py::handle params_obj, py::handle grads_obj, py::handle velocity_obj, float lr,
-              float momentum, float weight_decay) {
+void sgd_step(py::handle params_obj, py::handle grads_obj, py::handle velocity_obj, double lr,
+              double momentum, double weight_decay) {
   gankit::OptimizerConfig config;
   config.kind = gankit::OptimizerKind::sgd;
   config.lr = lr;
@@ -165,8 +165,8 @@ void sgd_step(py::handle params_obj, py::handle grads_obj, py::handle velocity_o
 }
 
 void adam_step(py::handle params_obj, py::handle grads_obj, py::handle m_obj, py::handle v_obj,
-               std::int64_t step, float lr, float beta1, float beta2, float eps,
-               float weight_decay) {
+               std::int64_t step, double lr, double beta1, double beta2, double eps,
+               double weight_decay) {
   gankit::OptimizerConfig config;
   config.lr = lr;
   config.beta1 = beta1;
@@ -210,10 +210,10 @@ void bind_kernels(py::module_& m) {
   m.def("discriminator_loss", &discriminator_loss, py::arg("logits_real"), py::arg("logits_fake"));
   m.def("generator_loss", &generator_loss, py::arg("logits_fake"), py::arg("kind"));
   m.def("sgd_step", &sgd_step, py::arg("params"), py::arg("grads"), py::arg("velocity") = py::none(),
-        py::arg("lr"), py::arg("momentum") = 0.0f, py::arg("weight_decay") = 0.0f);
+        py::arg("lr"), py::arg("momentum") = 0.0, py::arg("weight_decay") = 0.0);
   m.def("adam_step", &adam_step, py::arg("params"), py::arg("grads"), py::arg("m"), py::arg("v"),
-        py::arg("step"), py::arg("lr"), py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-        py::arg("eps") = 1e-8f, py::arg("weight_decay") = 0.0f);
+        py::arg("step"), py::arg("lr"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+        py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.0);
 }
 
 }  // namespace gankit_py

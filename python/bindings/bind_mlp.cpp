@@ -70,8 +70,8 @@ gankit::ForwardMode mode_of(bool training) {
   return training ? gankit::ForwardMode::training : gankit::ForwardMode::inference;
 }
 
-void configure_optimizer(Mlp& net, const std::string& kind, float lr, float beta1, float beta2,
-                         float eps, float weight_decay, float momentum) {
+void configure_optimizer(Mlp& net, const std::string& kind, double lr, double beta1, double beta2,
+                         double eps, double weight_decay, double momentum) {
   gankit::OptimizerConfig config;
   if (kind == "adam") config.kind = gankit::OptimizerKind::adam;
   else if (kind == "sgd") config.kind = gankit::OptimizerKind::sgd;
@@ -177,8 +177,8 @@ void bind_mlp(py::module_& m) {
         n.init_glorot(seed);
       }, py::arg("seed"))
       .def("configure_optimizer", &configure_optimizer, py::arg("kind"), py::arg("lr"),
-           py::arg("beta1") = 0.5f, py::arg("beta2") = 0.999f, py::arg("eps") = 1e-8f,
-           py::arg("weight_decay") = 0.0f, py::arg("momentum") = 0.0f)
+           py::arg("beta1") = 0.5, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0)
       .def_property_readonly("optimizer_kind", [](const Mlp& n) {
         return n.optimizer().kind == gankit::OptimizerKind::adam ? "adam" : "sgd";
       })

@@ -11,14 +11,17 @@ namespace gankit {
 
 enum class OptimizerKind { sgd = 0, adam = 1 };
 
+// Hyperparameters in double, as the user gave them: the kernels derive their float
+// factors in double, so 1 - beta2 for beta2 = 0.9999 is 1e-4 to float precision rather
+// than 1 - float(0.9999), which is 1.7e-4 relatively off.
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::adam;
-  float lr = 2e-4f;
-  float beta1 = 0.5f;
-  float beta2 = 0.999f;
-  float eps = 1e-8f;
-  float weight_decay = 0.0f;
-  float momentum = 0.0f;  // SGD only
+  double lr = 2e-4;
+  double beta1 = 0.5;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.0;  // SGD only
 };
 
 // Throws std::invalid_argument naming the field when a value is out of range.
@@ -27,12 +30,12 @@ void validate(const OptimizerConfig& config);
 // Floats of optimizer state per parameter: Adam 2 (m, v), SGD 1 with momentum, else 0.
 std::int64_t optimizer_state_per_param(const OptimizerConfig& config);
 
-void sgd_step(float* params, const float* grads, float* velocity, std::int64_t n, float lr,
-              float momentum, float weight_decay);
+void sgd_step(float* params, const float* grads, float* velocity, std::int64_t n, double lr,
+              double momentum, double weight_decay);
 
 // step is the 1-based count of this update (for the bias corrections).
 void adam_step(float* params, const float* grads, float* m, float* v, std::int64_t n,
-               std::int64_t step, float lr, float beta1, float beta2, float eps,
-               float weight_decay);
+               std::int64_t step, double lr, double beta1, double beta2, double eps,
+               double weight_decay);
 
 }  // namespace gankit
