@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gankit/busy_guard.h"
+#include "gankit/step_profile.h"
 
 namespace gankit {
 
@@ -88,6 +89,7 @@ void Gan::fill_noise(float* z, std::int64_t n) {
 
 const float* Gan::noise_or_draw(const float* z, std::int64_t n) {
   if (z != nullptr) return z;
+  StepPhaseTimer timer(StepPhase::noise);
   noise_buffer_.resize_discard(n * noise_dim_);
   fill_noise(noise_buffer_.data(), n);
   return noise_buffer_.data();
@@ -104,27 +106,41 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
   const std::int64_t dim = data_dim();
   const std::int64_t n_total = n_real + n_fake;
   z = noise_or_draw(z, n_fake);
-  const float* x_fake = g_->forward(z, n_fake, ForwardMode::training);
+  const float* x_fake;
+  {
+    StepPhaseTimer timer(StepPhase::generator_forward);
+    x_fake = g_->forward(z, n_fake, ForwardMode::training);
+  }
 
   // Real and fake rows go through D as one batch: one GEMM per layer instead of two. As
   // two segments, so batch norm (if any) normalises each with its own statistics, as
   // separate calls D(x_real), D(G(z)) would.
-  d_input_.resize_discard(n_total * dim);
-  std::copy_n(x_real, n_real * dim, d_input_.data());
-  std::copy_n(x_fake, n_fake * dim, d_input_.data() + n_real * dim);
-  const std::int64_t segments[2] = {n_real, n_fake};
-  const float* logits = d_->forward_segments(d_input_.data(), segments, 2, ForwardMode::training);
+  const float* logits;
+  {
+    StepPhaseTimer timer(StepPhase::discriminator_forward);
+    d_input_.resize_discard(n_total * dim);
+    std::copy_n(x_real, n_real * dim, d_input_.data());
+    std::copy_n(x_fake, n_fake * dim, d_input_.data() + n_real * dim);
+    const std::int64_t segments[2] = {n_real, n_fake};
+    logits = d_->forward_segments(d_input_.data(), segments, 2, ForwardMode::training);
+  }
 
   d_logit_grad_.resize_discard(n_total);
   float* d_logits = d_logit_grad_.data();
   DStepResult result{};
-  double mean_probs[2];
-  result.d_loss = discriminator_loss(logits, n_real, logits + n_real, n_fake, d_logits,
-                                     d_logits + n_real, mean_probs);
-  result.d_real = mean_probs[0];
-  result.d_fake = mean_probs[1];
-
-  d_->backward(d_logits, /*want_param_grads=*/true, /*d_input=*/nullptr);
+  {
+    StepPhaseTimer timer(StepPhase::losses);
+    double mean_probs[2];
+    result.d_loss = discriminator_loss(logits, n_real, logits + n_real, n_fake, d_logits,
+                                       d_logits + n_real, mean_probs);
+    result.d_real = mean_probs[0];
+    result.d_fake = mean_probs[1];
+  }
+  {
+    StepPhaseTimer timer(StepPhase::discriminator_backward);
+    d_->backward(d_logits, /*want_param_grads=*/true, /*d_input=*/nullptr);
+  }
+  StepPhaseTimer timer(StepPhase::discriminator_update);
   d_->optimizer_update();
   return result;
 }
@@ -135,17 +151,35 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
   require_normalisable(*d_, "discriminator", n, "z", "the fake batch");
   StepGuard guard(busy_, *g_, *d_);
   z = noise_or_draw(z, n);
-  const float* x_fake = g_->forward(z, n, ForwardMode::training);
-  const float* logits = d_->forward(x_fake, n, ForwardMode::training);
+  const float* x_fake;
+  const float* logits;
+  {
+    StepPhaseTimer timer(StepPhase::generator_forward);
+    x_fake = g_->forward(z, n, ForwardMode::training);
+  }
+  {
+    StepPhaseTimer timer(StepPhase::discriminator_forward);
+    logits = d_->forward(x_fake, n, ForwardMode::training);
+  }
 
   d_logit_grad_.resize_discard(n);
   GStepResult result{};
-  result.g_loss = generator_loss(logits, n, g_loss_, d_logit_grad_.data(), &result.d_fake);
+  {
+    StepPhaseTimer timer(StepPhase::losses);
+    result.g_loss = generator_loss(logits, n, g_loss_, d_logit_grad_.data(), &result.d_fake);
+  }
 
   // D is held fixed: only the gradient w.r.t. its input flows back into G.
   d_input_grad_.resize_discard(n * data_dim());
-  d_->backward(d_logit_grad_.data(), /*want_param_grads=*/false, d_input_grad_.data());
-  g_->backward(d_input_grad_.data(), /*want_param_grads=*/true, /*d_input=*/nullptr);
+  {
+    StepPhaseTimer timer(StepPhase::discriminator_backward);
+    d_->backward(d_logit_grad_.data(), /*want_param_grads=*/false, d_input_grad_.data());
+  }
+  {
+    StepPhaseTimer timer(StepPhase::generator_backward);
+    g_->backward(d_input_grad_.data(), /*want_param_grads=*/true, /*d_input=*/nullptr);
+  }
+  StepPhaseTimer timer(StepPhase::generator_update);
   g_->optimizer_update();
   return result;
 }
