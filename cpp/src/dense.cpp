@@ -29,7 +29,14 @@ void dense_backward(const float* x, const float* w, const float* y, float* d_y, 
                     std::int64_t fan_out, Activation act, float slope) {
   // d_z = d_y * act'(y), in place.
   activation_gradient_tile(d_y, fan_out, y, fan_out, batch, fan_out, act, slope);
-  const MatrixView d_z = row_major(d_y, batch, fan_out);
+  dense_backward_from_z(x, w, d_y, d_w, d_b, d_x, batch, fan_in, fan_out, Activation::identity,
+                        slope);
+}
+
+void dense_backward_from_z(const float* x, const float* w, const float* d_z_data, float* d_w,
+                           float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
+                           std::int64_t fan_out, Activation x_act, float slope) {
+  const MatrixView d_z = row_major(d_z_data, batch, fan_out);
   const MatrixView x_t = transposed(row_major(x, batch, fan_in));
   if (d_w != nullptr && d_b == d_w + fan_in * fan_out) {
     // [d_w; d_b] (fan_in + 1, fan_out) = [xᵀ; 1ᵀ] d_z: b follows W in a network's
@@ -38,11 +45,13 @@ void dense_backward(const float* x, const float* w, const float* y, float* d_y, 
   } else {
     // d_w (fan_in, fan_out) = xᵀ (fan_in, batch) d_z (batch, fan_out)
     if (d_w != nullptr) gemm(x_t, d_z, d_w, fan_out, /*accumulate=*/false);
-    if (d_b != nullptr) column_sums(d_y, d_b, batch, fan_out);
+    if (d_b != nullptr) column_sums(d_z_data, d_b, batch, fan_out);
   }
   if (d_x != nullptr) {
-    // d_x (batch, fan_in) = d_z (batch, fan_out) wᵀ (fan_out, fan_in)
-    gemm(d_z, transposed(row_major(w, fan_in, fan_out)), d_x, fan_in, /*accumulate=*/false);
+    // d_x (batch, fan_in) = (d_z (batch, fan_out) wᵀ (fan_out, fan_in)) * x_act'(x)
+    const GemmEpilogue times_derivative = activation_derivative_epilogue(x, fan_in, x_act, slope);
+    gemm(d_z, transposed(row_major(w, fan_in, fan_out)), d_x, fan_in, /*accumulate=*/false,
+         &times_derivative);
   }
 }
 

@@ -259,17 +259,25 @@ void Mlp::backward(const float* d_output, bool want_param_grads, float* d_input)
   float* d_y = grad_ping_.data();
   float* spare = grad_pong_.data();
   std::copy_n(d_output, forward_batch_ * output_dim(), d_y);
+  bool d_y_is_d_z = false;  // set when the block above already applied our derivative
   for (std::size_t l = layers_.size(); l-- > 0;) {
     const float* x = (l == 0) ? forward_input_ : workspaces_[l - 1].output;
-    backward_block(l, x, d_y, spare, want_param_grads, d_input);
+    backward_block(l, x, d_y, spare, d_y_is_d_z, want_param_grads, d_input);
   }
+}
+
+bool Mlp::is_plain(const BlockSpec& block) const {
+  return !block.batch_norm && block.pieces == 1 && !dropout_active(block);
 }
 
 // d_y holds d(loss)/d(block output) on entry and d(loss)/d(block input) on return (for
 // l > 0; block 0 writes it to d_input, if given). Stages run in reverse; those that change
-// the width write into `spare` and swap.
+// the width write into `spare` and swap. When the block below is plain (dense +
+// activation, whose output is this block's input x), its activation derivative is fused
+// into this block's input-gradient GEMM and d_y_is_d_z tells it so; a plain block that
+// receives d_y_is_d_z skips its own derivative pass.
 void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spare,
-                         bool want_param_grads, float* d_input) {
+                         bool& d_y_is_d_z, bool want_param_grads, float* d_input) {
   const DenseLayerSpec& layer = layers_[l];
   const BlockSpec& block = blocks_[l];
   BlockWorkspace& ws = workspaces_[l];
@@ -303,12 +311,18 @@ void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spa
     }
     dense_activation = Activation::identity;  // the activation came after the norm
   }
+  if (!d_y_is_d_z)
+    activation_gradient_tile(d_y, width, ws.dense_out.data(), width, batch, width,
+                             dense_activation, slope_);
   float* d_w = want_param_grads ? g + layer.w_offset : nullptr;
   float* d_b = want_param_grads ? g + layer.b_offset : nullptr;
   // No input gradient at the first layer unless the caller asked for it.
   float* d_x = (l > 0) ? spare : d_input;
-  dense_backward(x, p + layer.w_offset, ws.dense_out.data(), d_y, d_w, d_b, d_x, batch,
-                 layer.fan_in, width, dense_activation, slope_);
+  const bool fuse_below = l > 0 && is_plain(blocks_[l - 1]);
+  const Activation x_act = fuse_below ? layers_[l - 1].activation : Activation::identity;
+  dense_backward_from_z(x, p + layer.w_offset, d_y, d_w, d_b, d_x, batch, layer.fan_in, width,
+                        x_act, slope_);
+  d_y_is_d_z = fuse_below;
   if (l > 0) std::swap(d_y, spare);
 }
 

@@ -21,4 +21,14 @@ void dense_backward(const float* x, const float* w, const float* y, float* d_y, 
                     float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
                     std::int64_t fan_out, Activation act, float slope);
 
+// The same from d_z (this layer's activation derivative already applied), with the
+// derivative of the activation that produced x fused into the epilogue of d_x's GEMM:
+//   d_x = (d_z wᵀ) * x_act'(.)  from x itself
+// which is the d_z of the layer below when x is its output, so a stack of dense layers
+// never makes a separate pass over a gradient to apply an activation derivative.
+// x_act = identity gives the plain d_x = d_z wᵀ.
+void dense_backward_from_z(const float* x, const float* w, const float* d_z, float* d_w,
+                           float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
+                           std::int64_t fan_out, Activation x_act, float slope);
+
 }  // namespace gankit

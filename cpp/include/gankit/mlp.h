@@ -145,7 +145,9 @@ class Mlp {
   void reserve_batch(std::int64_t batch, std::int64_t num_segments);
   const float* forward_block(std::size_t l, const float* x, std::uint64_t dropout_call);
   void backward_block(std::size_t l, const float* x, float*& d_y, float*& spare,
-                      bool want_param_grads, float* d_input);
+                      bool& d_y_is_d_z, bool want_param_grads, float* d_input);
+  // Dense and activation only: no batch norm, maxout, or dropout active in this pass.
+  bool is_plain(const BlockSpec& block) const;
   bool dropout_active(const BlockSpec& block) const;
 
   std::vector<std::int64_t> sizes_;
