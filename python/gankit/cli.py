@@ -38,7 +38,8 @@ ARCH_DATASETS = ("ring", "grid")
 
 
 # `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
-BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed"}
+BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed",
+              "profile": "gankit.bench.profile"}
 
 
 class CliError(Exception):
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="print build information (compiler, kernel, OpenMP, threads)")
 
-    bench = sub.add_parser("bench", help="run a benchmark: losses (minimax vs non-saturating) or speed",
+    bench = sub.add_parser("bench", help="run a benchmark: losses (minimax vs non-saturating), speed, or profile",
                            description="Run one of gankit's benchmarks; `gankit bench NAME --help` "
                                        "lists its options.", add_help=True)
     bench.add_argument("name", choices=sorted(BENCHMARKS), help="which benchmark")

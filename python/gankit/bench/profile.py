@@ -1,0 +1,105 @@
+"""Where a gankit training iteration spends its time: the C++ step's own per-phase timers
+(gankit._core.step_profile) over the throughput benchmark's configurations.
+
+    gankit bench profile [--configs toy2d,mnist64] [--threads 1,2] [--seconds 3]
+
+For each config and thread count it runs the benchmark's iteration (d_step on the real
+batch and B fakes, then g_step) for --seconds with the timers on, and prints the time of
+each phase per iteration and its share. The timers cost two clock reads per phase, so
+the figures sum to slightly more than an unprofiled iteration.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import List
+
+from .speed_configs import CONFIGS, DEFAULT_CONFIGS, initial_state, parse_config_names
+from .speed_gankit import GankitIteration
+
+
+def _thread_list(text: str) -> List[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers like 1,2, got {text!r}")
+    return values
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _config_list(text: str) -> List[str]:
+    try:
+        return parse_config_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def profile_config(name: str, threads: int, seconds: float) -> dict:
+    """{phase: milliseconds per iteration} plus 'iterations' and 'total_ms' (unprofiled
+    wall time per iteration, measured right before)."""
+    import gankit as gk
+    from gankit import _core
+    gk.set_num_threads(threads)
+    config = CONFIGS[name]
+    g_weights, d_weights, real = initial_state(config)
+    iteration = GankitIteration(config, g_weights, d_weights, real, seed=0)
+    for _ in range(5):  # first-step allocations, thread start-up
+        iteration()
+    iterations, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds / 2:
+        iteration()
+        iterations += 1
+    plain_ms = 1e3 * (time.perf_counter() - start) / iterations
+    _core.step_profile_reset()
+    _core.step_profile_enable(True)
+    try:
+        profiled = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / 2:
+            iteration()
+            profiled += 1
+    finally:
+        _core.step_profile_enable(False)
+    phases = {phase: 1e3 * secs / profiled for phase, (secs, _) in _core.step_profile().items()}
+    return {"phases_ms": phases, "iterations": profiled, "total_ms": plain_ms}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="gankit bench profile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", type=_config_list, default=list(DEFAULT_CONFIGS),
+                        help=f"comma-separated, from {', '.join(DEFAULT_CONFIGS)} (default: all)")
+    parser.add_argument("--threads", type=_thread_list, default=[1, 2], help="thread counts (default 1,2)")
+    parser.add_argument("--seconds", type=_positive_seconds, default=3.0,
+                        help="seconds per config and thread count (default 3)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+
+    import gankit as gk
+    results = []
+    print(f"gankit {gk.__version__}, kernel {gk.build_info()['kernel']}: per-phase time of one "
+          f"iteration (d_step + g_step), ms and share")
+    for name in args.configs:
+        for threads in args.threads:
+            r = profile_config(name, threads, args.seconds)
+            results.append({"config": name, "threads": threads, **r})
+            total = sum(r["phases_ms"].values())
+            print(f"\n{name}, {threads} thread(s): {r['total_ms']:.3f} ms per iteration unprofiled, "
+                  f"{total:.3f} ms in the phases below ({r['iterations']} iterations)")
+            for phase, ms in sorted(r["phases_ms"].items(), key=lambda kv: -kv[1]):
+                print(f"  {phase:<22} {ms:9.3f} ms  {100 * ms / total:5.1f}%")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
