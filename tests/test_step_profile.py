@@ -3,8 +3,8 @@ import pytest
 
 import gankit as gk
 
-PHASES = {"noise", "G forward", "D forward", "losses", "D backward", "G backward",
-          "D update (Adam/SGD)", "G update (Adam/SGD)"}
+PHASES = {"noise", "G forward", "D forward", "losses", "D backward (input gradient)",
+          "D backward + update", "G backward + update"}
 
 
 @pytest.fixture
@@ -36,9 +36,10 @@ def test_phases_count_calls_only_while_enabled(gan):
     assert set(totals) == PHASES
     calls = {name: c for name, (_, c) in totals.items()}
     # Each iteration: noise twice (both steps draw), G and D forward twice, losses
-    # twice, D backward twice (D's step, and the input gradient in G's), the rest once.
-    assert calls == {"noise": 6, "G forward": 6, "D forward": 6, "losses": 6, "D backward": 6,
-                     "G backward": 3, "D update (Adam/SGD)": 3, "G update (Adam/SGD)": 3}
+    # twice, D's input gradient (G's step) and each network's backward + update once.
+    assert calls == {"noise": 6, "G forward": 6, "D forward": 6, "losses": 6,
+                     "D backward (input gradient)": 3, "D backward + update": 3,
+                     "G backward + update": 3}
     assert all(seconds > 0 for seconds, _ in totals.values())
 
     gk._core.step_profile_reset()

@@ -136,12 +136,9 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
     result.d_real = mean_probs[0];
     result.d_fake = mean_probs[1];
   }
-  {
-    StepPhaseTimer timer(StepPhase::discriminator_backward);
-    d_->backward(d_logits, /*want_param_grads=*/true, /*d_input=*/nullptr);
-  }
-  StepPhaseTimer timer(StepPhase::discriminator_update);
-  d_->optimizer_update();
+  // D's update rides on its backward pass (Mlp::backward_and_update).
+  StepPhaseTimer timer(StepPhase::discriminator_backward_update);
+  d_->backward_and_update(d_logits, /*d_input=*/nullptr);
   return result;
 }
 
@@ -175,12 +172,8 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
     StepPhaseTimer timer(StepPhase::discriminator_backward);
     d_->backward(d_logit_grad_.data(), /*want_param_grads=*/false, d_input_grad_.data());
   }
-  {
-    StepPhaseTimer timer(StepPhase::generator_backward);
-    g_->backward(d_input_grad_.data(), /*want_param_grads=*/true, /*d_input=*/nullptr);
-  }
-  StepPhaseTimer timer(StepPhase::generator_update);
-  g_->optimizer_update();
+  StepPhaseTimer timer(StepPhase::generator_backward_update);
+  g_->backward_and_update(d_input_grad_.data(), /*d_input=*/nullptr);
   return result;
 }
 

@@ -255,6 +255,34 @@ const float* Mlp::forward_block(std::size_t l, const float* x, std::uint64_t dro
 }
 
 void Mlp::backward(const float* d_output, bool want_param_grads, float* d_input) {
+  backward_pass(d_output, want_param_grads, d_input, /*update=*/nullptr);
+}
+
+void Mlp::backward_and_update(const float* d_output, float* d_input) {
+  if (!fused_update_ || optimizer_.kind != OptimizerKind::adam) {
+    backward(d_output, /*want_param_grads=*/true, d_input);
+    optimizer_update();
+    return;
+  }
+  const OptimizerConfig& c = optimizer_;
+  const AdamFactors adam =
+      adam_factors(optimizer_step_ + 1, c.lr, c.beta1, c.beta2, c.eps, c.weight_decay);
+  backward_pass(d_output, /*want_param_grads=*/true, d_input, &adam);
+  // The dense layers' w and b were updated by their GEMMs; batch norm's gamma and beta,
+  // whose gradients come from their own kernel, are updated here.
+  float* m = optimizer_state_.data();
+  float* v = m + num_params_;
+  for (const BlockSpec& block : blocks_)
+    if (block.batch_norm) {
+      const std::int64_t at = block.gamma_offset;
+      const std::int64_t n = 2 * (block.beta_offset - block.gamma_offset);  // gamma, then beta
+      adam_span(adam, params_.data() + at, grads_.data() + at, m + at, v + at, n);
+    }
+  ++optimizer_step_;
+}
+
+void Mlp::backward_pass(const float* d_output, bool want_param_grads, float* d_input,
+                        const AdamFactors* update) {
   if (forward_input_ == nullptr) throw std::logic_error("Mlp::backward called before forward");
   float* d_y = grad_ping_.data();
   float* spare = grad_pong_.data();
@@ -262,7 +290,7 @@ void Mlp::backward(const float* d_output, bool want_param_grads, float* d_input)
   bool d_y_is_d_z = false;  // set when the block above already applied our derivative
   for (std::size_t l = layers_.size(); l-- > 0;) {
     const float* x = (l == 0) ? forward_input_ : workspaces_[l - 1].output;
-    backward_block(l, x, d_y, spare, d_y_is_d_z, want_param_grads, d_input);
+    backward_block(l, x, d_y, spare, d_y_is_d_z, want_param_grads, d_input, update);
   }
 }
 
@@ -277,7 +305,8 @@ bool Mlp::is_plain(const BlockSpec& block) const {
 // into this block's input-gradient GEMM and d_y_is_d_z tells it so; a plain block that
 // receives d_y_is_d_z skips its own derivative pass.
 void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spare,
-                         bool& d_y_is_d_z, bool want_param_grads, float* d_input) {
+                         bool& d_y_is_d_z, bool want_param_grads, float* d_input,
+                         const AdamFactors* update) {
   const DenseLayerSpec& layer = layers_[l];
   const BlockSpec& block = blocks_[l];
   BlockWorkspace& ws = workspaces_[l];
@@ -320,8 +349,11 @@ void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spa
   float* d_x = (l > 0) ? spare : d_input;
   const bool fuse_below = l > 0 && is_plain(blocks_[l - 1]);
   const Activation x_act = fuse_below ? layers_[l - 1].activation : Activation::identity;
+  float* m = optimizer_state_.data();
+  const DenseUpdate dense_update{p + layer.w_offset, m + layer.w_offset,
+                                 m + num_params_ + layer.w_offset, update};
   dense_backward_from_z(x, p + layer.w_offset, d_y, d_w, d_b, d_x, batch, layer.fan_in, width,
-                        x_act, slope_);
+                        x_act, slope_, update != nullptr ? &dense_update : nullptr);
   d_y_is_d_z = fuse_below;
   if (l > 0) std::swap(d_y, spare);
 }

@@ -91,28 +91,35 @@ GANKIT_CLONES void sgd_range(const SgdRange& a, std::int64_t begin, std::int64_t
   }
 }
 
-struct AdamRange {
-  float* params;
-  const float* grads;
-  float* m;
-  float* v;
-  float step_size, inv_sqrt_correction2, beta1, beta2, one_minus_beta1, one_minus_beta2, eps,
-      weight_decay;
-};
+}  // namespace
 
-GANKIT_CLONES void adam_range(const AdamRange& a, std::int64_t begin, std::int64_t end) {
-  float* __restrict p = a.params;
-  const float* __restrict g = a.grads;
-  float* __restrict m = a.m;
-  float* __restrict v = a.v;
-  for (std::int64_t i = begin; i < end; ++i) {
-    const float gi = g[i] + a.weight_decay * p[i];
-    m[i] = a.beta1 * m[i] + a.one_minus_beta1 * gi;
-    v[i] = a.beta2 * v[i] + a.one_minus_beta2 * (gi * gi);
-    const float denom = std::sqrt(v[i]) * a.inv_sqrt_correction2 + a.eps;
-    p[i] -= a.step_size * (m[i] / denom);
+GANKIT_CLONES void adam_span(const AdamFactors& f, float* __restrict params,
+                             const float* __restrict grads, float* __restrict m,
+                             float* __restrict v, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = grads[i] + f.weight_decay * params[i];
+    m[i] = f.beta1 * m[i] + f.one_minus_beta1 * g;
+    v[i] = f.beta2 * v[i] + f.one_minus_beta2 * (g * g);
+    const float denom = std::sqrt(v[i]) * f.inv_sqrt_correction2 + f.eps;
+    params[i] -= f.step_size * (m[i] / denom);
   }
 }
+
+AdamFactors adam_factors(std::int64_t step, double lr, double beta1, double beta2, double eps,
+                         double weight_decay) {
+  const double correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+  const double correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+  return AdamFactors{static_cast<float>(lr / correction1),
+                     static_cast<float>(1.0 / std::sqrt(correction2)),
+                     static_cast<float>(beta1),
+                     static_cast<float>(beta2),
+                     static_cast<float>(1.0 - beta1),
+                     static_cast<float>(1.0 - beta2),
+                     static_cast<float>(eps),
+                     static_cast<float>(weight_decay)};
+}
+
+namespace {
 
 // Runs body(begin, end) over [0, n), split across threads when it pays.
 template <typename Body>
@@ -144,15 +151,10 @@ void adam_step(float* params, const float* grads, float* m, float* v, std::int64
                std::int64_t step, double lr, double beta1, double beta2, double eps,
                double weight_decay) {
   // Every factor once per step, in double, then applied as a float.
-  const double correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  const AdamRange args{params, grads, m, v,
-                       static_cast<float>(lr / correction1),
-                       static_cast<float>(1.0 / std::sqrt(correction2)),
-                       static_cast<float>(beta1), static_cast<float>(beta2),
-                       static_cast<float>(1.0 - beta1), static_cast<float>(1.0 - beta2),
-                       static_cast<float>(eps), static_cast<float>(weight_decay)};
-  for_ranges(n, [&](std::int64_t begin, std::int64_t end) { adam_range(args, begin, end); });
+  const AdamFactors f = adam_factors(step, lr, beta1, beta2, eps, weight_decay);
+  for_ranges(n, [&](std::int64_t begin, std::int64_t end) {
+    adam_span(f, params + begin, grads + begin, m + begin, v + begin, end - begin);
+  });
 }
 
 }  // namespace gankit

@@ -30,10 +30,9 @@ const char* step_phase_name(StepPhase phase) {
     case StepPhase::generator_forward: return "G forward";
     case StepPhase::discriminator_forward: return "D forward";
     case StepPhase::losses: return "losses";
-    case StepPhase::discriminator_backward: return "D backward";
-    case StepPhase::generator_backward: return "G backward";
-    case StepPhase::discriminator_update: return "D update (Adam/SGD)";
-    case StepPhase::generator_update: return "G update (Adam/SGD)";
+    case StepPhase::discriminator_backward: return "D backward (input gradient)";
+    case StepPhase::discriminator_backward_update: return "D backward + update";
+    case StepPhase::generator_backward_update: return "G backward + update";
     case StepPhase::count: break;
   }
   return "?";

@@ -299,3 +299,59 @@ TEST_CASE(tanh_and_sigmoid_match_double_precision) {
   CHECK(std::signbit(tanh_value(-0.0f)) && tanh_value(-0.0f) == 0.0f);
   CHECK(sigmoid_value(0.0f) == 0.5f && sigmoid_value(-0.0f) == 0.5f);
 }
+
+// backward_and_update (Adam applied to each weight-gradient block by its GEMM's epilogue)
+// gives the bits of backward() then optimizer_update(): plain, batch-norm, maxout and
+// dropout networks, skinny and blocked layers, Adam and SGD, one and two threads, over
+// several steps.
+TEST_CASE(fused_update_equals_backward_then_update) {
+  struct Net {
+    std::vector<std::int64_t> sizes;
+    Activation hidden;
+    HiddenBlockOptions options;
+  };
+  HiddenBlockOptions bn, maxout, drop;
+  bn.batch_norm = true;
+  maxout.pieces = 3;
+  drop.dropout = 0.25f;
+  const Net nets[] = {{{5, 37, 300, 2}, Activation::leaky_relu, {}},
+                      {{3, 40, 41, 1}, Activation::relu, bn},
+                      {{4, 33, 19, 3}, Activation::identity, maxout},
+                      {{6, 64, 64, 7}, Activation::tanh, drop}};
+  const int saved = num_threads();
+  for (int threads : {1, 2})
+    for (const Net& n : nets)
+      for (OptimizerKind kind : {OptimizerKind::adam, OptimizerKind::sgd}) {
+        set_num_threads(threads);
+        Mlp fused(n.sizes, n.hidden, Activation::identity, 0.2f, n.options);
+        Mlp separate(n.sizes, n.hidden, Activation::identity, 0.2f, n.options);
+        OptimizerConfig config;
+        config.kind = kind;
+        config.lr = 1e-2;
+        config.momentum = 0.9;
+        config.weight_decay = 1e-3;
+        for (Mlp* net : {&fused, &separate}) {
+          net->init_glorot(11);
+          net->configure_optimizer(config);
+        }
+        separate.set_fused_update(false);
+        const std::int64_t batch = 29, in = n.sizes.front(), out = n.sizes.back();
+        std::vector<float> x(batch * in), d_out(batch * out), dx_fused(batch * in), dx_sep(batch * in);
+        Rng rng(3);
+        for (int step = 0; step < 3; ++step) {
+          rng.fill_normal(x.data(), batch * in);
+          rng.fill_normal(d_out.data(), batch * out);
+          fused.forward(x.data(), batch, ForwardMode::training);
+          fused.backward_and_update(d_out.data(), dx_fused.data());
+          separate.forward(x.data(), batch, ForwardMode::training);
+          separate.backward_and_update(d_out.data(), dx_sep.data());
+        }
+        const std::int64_t p = fused.num_params(), s = fused.optimizer_state_size();
+        CHECK(std::memcmp(fused.params(), separate.params(), p * sizeof(float)) == 0);
+        CHECK(std::memcmp(fused.grads(), separate.grads(), p * sizeof(float)) == 0);
+        CHECK(std::memcmp(fused.optimizer_state(), separate.optimizer_state(), s * sizeof(float)) == 0);
+        CHECK(std::memcmp(dx_fused.data(), dx_sep.data(), dx_sep.size() * sizeof(float)) == 0);
+        CHECK(fused.optimizer_step() == 3 && separate.optimizer_step() == 3);
+      }
+  set_num_threads(saved);
+}

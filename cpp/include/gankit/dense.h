@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "gankit/activation.h"
+#include "gankit/optimizer.h"
 
 namespace gankit {
 
@@ -27,8 +28,20 @@ void dense_backward(const float* x, const float* w, const float* y, float* d_y, 
 // which is the d_z of the layer below when x is its output, so a stack of dense layers
 // never makes a separate pass over a gradient to apply an activation derivative.
 // x_act = identity gives the plain d_x = d_z wᵀ.
+//
+// update (optional, with d_w and d_b): one Adam step on this layer's w and b, applied to
+// each block of the weight gradient as the GEMM finishes it (then d_x, which needs the
+// old w, is computed first). m_w, v_w: the Adam state of w, with b's following as b
+// follows w.
+struct DenseUpdate {
+  float* w;  // the layer's parameters, b after w
+  float* m_w;
+  float* v_w;
+  const AdamFactors* adam;
+};
 void dense_backward_from_z(const float* x, const float* w, const float* d_z, float* d_w,
                            float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
-                           std::int64_t fan_out, Activation x_act, float slope);
+                           std::int64_t fan_out, Activation x_act, float slope,
+                           const DenseUpdate* update = nullptr);
 
 }  // namespace gankit

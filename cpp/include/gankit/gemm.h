@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gankit/activation.h"
+#include "gankit/optimizer.h"
 
 namespace gankit {
 
@@ -49,18 +50,26 @@ inline MatrixView with_ones_row(const MatrixView& m) {
   return MatrixView{m.data, m.rows + 1, m.cols, m.row_stride, m.col_stride, true};
 }
 
-// Applied to each tile of C right after its final accumulation, while it is in L1.
+// Applied to each tile or block of C right after its final accumulation, while it is
+// in cache.
 //   bias_activation (a dense layer's forward):      C = act(C + bias)
 //   times_activation_derivative (its backward):     C = C * act'(.) from y = act(.),
 //       y being M x N with leading dimension ldy (the previous layer's output)
+//   adam_update (its weight gradient): C is kept, and C[i][j] is the gradient of the
+//       parameter params[i * ldc + j], which one Adam step updates (with m and v laid
+//       out the same), so the gradient is read back from cache rather than memory
 struct GemmEpilogue {
-  enum class Kind { bias_activation, times_activation_derivative };
+  enum class Kind { bias_activation, times_activation_derivative, adam_update };
   Kind kind = Kind::bias_activation;
   const float* bias = nullptr;   // bias_activation: length N (per column of C), or null
   Activation activation = Activation::identity;
   float slope = 0.2f;
   const float* y = nullptr;      // times_activation_derivative
   std::int64_t ldy = 0;
+  float* params = nullptr;       // adam_update: aligned with C, leading dimension ldc
+  float* m = nullptr;
+  float* v = nullptr;
+  const AdamFactors* adam = nullptr;
 };
 
 inline GemmEpilogue bias_activation_epilogue(const float* bias, Activation act, float slope) {
@@ -79,6 +88,16 @@ inline GemmEpilogue activation_derivative_epilogue(const float* y, std::int64_t 
   e.ldy = ldy;
   e.activation = act;
   e.slope = slope;
+  return e;
+}
+
+inline GemmEpilogue adam_update_epilogue(float* params, float* m, float* v, const AdamFactors* adam) {
+  GemmEpilogue e;
+  e.kind = GemmEpilogue::Kind::adam_update;
+  e.params = params;
+  e.m = m;
+  e.v = v;
+  e.adam = adam;
   return e;
 }
 

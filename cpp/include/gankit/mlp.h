@@ -126,6 +126,12 @@ class Mlp {
   // the input gradient (batch, input_dim) to d_input unless it is null.
   void backward(const float* d_output, bool want_param_grads, float* d_input);
 
+  // backward(d_output, true, d_input) then optimizer_update(), with the same results to
+  // the bit; with Adam, each layer's update is applied to its weight gradient block by
+  // block as the GEMM produces it (fused_update, on by default; off: the two calls).
+  void backward_and_update(const float* d_output, float* d_input);
+  void set_fused_update(bool on) { fused_update_ = on; }
+
   std::atomic<bool>& busy_flag() { return busy_; }
 
  private:
@@ -145,7 +151,10 @@ class Mlp {
   void reserve_batch(std::int64_t batch, std::int64_t num_segments);
   const float* forward_block(std::size_t l, const float* x, std::uint64_t dropout_call);
   void backward_block(std::size_t l, const float* x, float*& d_y, float*& spare,
-                      bool& d_y_is_d_z, bool want_param_grads, float* d_input);
+                      bool& d_y_is_d_z, bool want_param_grads, float* d_input,
+                      const AdamFactors* update);
+  void backward_pass(const float* d_output, bool want_param_grads, float* d_input,
+                     const AdamFactors* update);
   // Dense and activation only: no batch norm, maxout, or dropout active in this pass.
   bool is_plain(const BlockSpec& block) const;
   bool dropout_active(const BlockSpec& block) const;
@@ -167,6 +176,7 @@ class Mlp {
   AlignedBuffer optimizer_state_;
   OptimizerConfig optimizer_;
   std::int64_t optimizer_step_ = 0;
+  bool fused_update_ = true;
   std::uint64_t dropout_seed_ = 0;
   std::uint64_t dropout_counter_ = 0;
 

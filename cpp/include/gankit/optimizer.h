@@ -38,4 +38,17 @@ void adam_step(float* params, const float* grads, float* m, float* v, std::int64
                std::int64_t step, double lr, double beta1, double beta2, double eps,
                double weight_decay);
 
+// One Adam step as float factors, derived once per step in double, and the update of a
+// span of n parameters with them: what adam_step does, in pieces, so a weight gradient
+// can be applied block by block while the GEMM that made it still has it in cache.
+struct AdamFactors {
+  float step_size;             // lr / (1 - beta1^t)
+  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
+  float beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay;
+};
+AdamFactors adam_factors(std::int64_t step, double lr, double beta1, double beta2, double eps,
+                         double weight_decay);
+void adam_span(const AdamFactors& f, float* params, const float* grads, float* m, float* v,
+               std::int64_t n);
+
 }  // namespace gankit

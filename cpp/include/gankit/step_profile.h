@@ -1,6 +1,7 @@
 // Where a GAN step spends its time: wall-clock totals per phase (noise, each network's
-// forward and backward pass, the losses, the optimizer updates), accumulated by the
-// steps when profiling is on. Off by default; then a phase costs one relaxed atomic
+// forward and backward pass, the losses), accumulated by the steps when profiling is on.
+// A network's optimizer update is part of its backward pass (Mlp::backward_and_update
+// applies it as the weight gradients are made). Off by default; then a phase costs one relaxed atomic
 // load. Reported by gankit._core.step_profile() and `gankit bench speed --profile`.
 #pragma once
 #include <atomic>
@@ -15,10 +16,9 @@ enum class StepPhase : int {
   generator_forward,
   discriminator_forward,
   losses,
-  discriminator_backward,
-  generator_backward,
-  discriminator_update,
-  generator_update,
+  discriminator_backward,         // the input gradient only, in the generator step
+  discriminator_backward_update,  // the discriminator step: gradients and update
+  generator_backward_update,
   count
 };
 

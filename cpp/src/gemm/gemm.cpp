@@ -246,6 +246,7 @@ void empty_product(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t c
 
 bool changes_nothing(const GemmEpilogue* epilogue) {
   if (epilogue == nullptr) return true;
+  if (epilogue->kind == GemmEpilogue::Kind::adam_update) return false;
   if (epilogue->activation != Activation::identity) return false;
   return epilogue->kind == GemmEpilogue::Kind::times_activation_derivative ||
          epilogue->bias == nullptr;

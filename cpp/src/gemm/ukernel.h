@@ -38,8 +38,13 @@ struct TileEpilogue {
 
 // True when a kernel with fuses_epilogue can apply `e` in registers.
 inline bool fusable(const GemmEpilogue& e) {
-  return e.kind == GemmEpilogue::Kind::times_activation_derivative ||
-         (e.activation != Activation::tanh && e.activation != Activation::sigmoid);
+  switch (e.kind) {
+    case GemmEpilogue::Kind::times_activation_derivative: return true;
+    case GemmEpilogue::Kind::bias_activation:
+      return e.activation != Activation::tanh && e.activation != Activation::sigmoid;
+    case GemmEpilogue::Kind::adam_update: return false;  // memory-bound: per block
+  }
+  return false;
 }
 
 // c[i * ldc + j] (= or +=) sum_p A(i, p) * b[p * NR + j], then the epilogue if given,
