@@ -14,7 +14,7 @@ from gankit.bench import losses as bench
 from gankit.bench import losses_report as report
 from gankit.bench.losses_gradients import logit_grid, loss_curves
 from gankit.bench.losses_probe import ProbeSpec, probe_one, summarize_probes
-from gankit.bench.losses_running import block_means, run_all, run_one, failed_record
+from gankit.bench.losses_running import EVAL_TIMING, block_means, failed_record, run_all, run_one
 from gankit.bench.losses_setup import DATASETS, Architecture, Network, RunSpec, architecture
 from gankit.bench.losses_summary import censored_median, mean_std, summarize_variant, time_to_threshold
 
@@ -61,16 +61,16 @@ def test_mean_std_uses_the_sample_std_and_skips_missing_values():
 
 
 def evals(*rows):
-    return [{"iteration": it, "train_seconds": sec, "modes_captured": m, "high_quality_fraction": hq,
-             "reverse_kl": 0.1} for it, sec, m, hq in rows]
+    return [{"iteration": it, "train_seconds": sec, "train_cpu_seconds": sec / 2, "modes_captured": m,
+             "high_quality_fraction": hq, "reverse_kl": 0.1} for it, sec, m, hq in rows]
 
 
 def test_time_to_threshold_is_the_first_evaluation_meeting_every_condition():
     e = evals((0, 0.0, 0, 0.0), (100, 1.0, 8, 0.2), (200, 2.0, 7, 0.9), (300, 3.0, 8, 0.5), (400, 4.0, 8, 0.9))
     # 200 has the quality but not all modes; 300 is the first with both (0.5 >= 0.5).
-    assert time_to_threshold(e, RING) == (300, 3.0)
-    assert time_to_threshold(e[:3], RING) == (None, None)
-    assert time_to_threshold([], RING) == (None, None)
+    assert time_to_threshold(e, RING) == (300, 3.0, 1.5)
+    assert time_to_threshold(e[:3], RING) == (None, None, None)
+    assert time_to_threshold([], RING) == (None, None, None)
 
 
 def test_censored_median_counts_never_reached_as_later_than_any():
@@ -87,8 +87,9 @@ def synthetic_record(seed, reach_at, final_hq, stop="max_iter", error=None):
     e = evals(*rows)
     e[-1]["high_quality_fraction"] = final_hq if reach_at else 0.1
     return {"spec": {"dataset": "ring", "g_loss": "minimax", "d_steps": 2, "seed": seed},
-            "stop_reason": stop, "iterations": 300, "train_seconds": 3.0 + seed, "error": error,
-            "evals": e, "final": {k: v for k, v in e[-1].items() if k not in ("iteration", "train_seconds")},
+            "stop_reason": stop, "iterations": 300, "train_seconds": 3.0 + seed,
+            "train_cpu_seconds": 1.0 + seed, "error": error, "evals": e,
+            "final": {k: v for k, v in e[-1].items() if k not in EVAL_TIMING},
             "early": {"iterations": 30, "d_fake_mean": 0.4, "grad_norm_median": 0.1 * (seed + 1)}}
 
 
@@ -100,17 +101,19 @@ def test_variant_summary_and_its_table_row():
     t = row["threshold"]
     assert (t["reached"], t["runs"]) == (2, 3)
     assert t["iterations"] == [100, 300, None] and t["median_iterations"] == 300
-    assert t["median_seconds"] == pytest.approx(3.0)
+    assert t["median_seconds"] == pytest.approx(3.0) and t["median_cpu_seconds"] == pytest.approx(1.5)
     hq = row["final"]["high_quality_fraction"]
     assert hq["mean"] == pytest.approx(np.mean([0.7, 0.9, 0.1]))
     assert hq["std"] == pytest.approx(np.std([0.7, 0.9, 0.1], ddof=1))
     assert row["train_seconds"]["mean"] == pytest.approx(4.0)  # the failed run is left out
+    assert row["train_cpu_seconds"]["mean"] == pytest.approx(2.0)
 
     line = report.variant_table([row], RING.metrics, 300)[2]
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[:2] == ["minimax", "2"]
     assert cells[3] == f"{100 * hq['mean']:.1f} ± {100 * hq['std']:.1f}%"
-    assert cells[5:8] == ["2/3", "300", "3.0"]
+    assert cells[5:8] == ["2/3", "300", "3.0 / 1.5"]
+    assert cells[8] == "4.0 ± 1.0 / 2.0 ± 1.0"
     assert cells[-1] == "error ×1, max_iter ×3"
 
     never = summarize_variant([synthetic_record(0, None, None), synthetic_record(1, None, None)], RING)
@@ -128,8 +131,9 @@ def test_block_means_cover_every_iteration():
 
 # -- runs ---------------------------------------------------------------------------------
 def without_timings(record):
-    r = {k: v for k, v in record.items() if k not in ("train_seconds", "wall_seconds", "history")}
-    r["evals"] = [{k: v for k, v in e.items() if k != "train_seconds"} for e in record["evals"]]
+    r = {k: v for k, v in record.items()
+         if k not in ("train_seconds", "train_cpu_seconds", "wall_seconds", "cpu_seconds", "history")}
+    r["evals"] = [{k: v for k, v in e.items() if k not in EVAL_TIMING[1:]} for e in record["evals"]]
     r["history"] = {k: v.tolist() for k, v in record["history"].items()}
     return r
 
@@ -143,7 +147,7 @@ def test_same_seed_gives_identical_results_and_scoring_does_not_perturb_training
         np.testing.assert_array_equal(values, sparse["history"][name])
     assert [e["iteration"] for e in a["evals"]] == [0, 20, 40, 60]
     assert [e["iteration"] for e in sparse["evals"]] == [0, 60]
-    assert a["evals"][-1] == {**sparse["evals"][-1], "train_seconds": a["evals"][-1]["train_seconds"]}
+    assert without_timings(a)["evals"][-1] == without_timings(sparse)["evals"][-1]
 
 
 def test_run_records_the_gradient_norm_densely_then_sparsely():
@@ -206,7 +210,8 @@ def test_end_to_end_outputs_agree_with_each_other(tmp_path):
     for i, r in enumerate(runs):
         assert r["error"] is None and r["stop_reason"] == "max_iter" and r["iterations"] == 200
         assert [e["iteration"] for e in r["evals"]] == [0, 50, 100, 150, 200]
-        assert r["final"] == {k: v for k, v in r["evals"][-1].items() if k not in ("iteration", "train_seconds")}
+        assert r["final"] == {k: v for k, v in r["evals"][-1].items() if k not in EVAL_TIMING}
+        assert 0 < r["train_cpu_seconds"] <= r["cpu_seconds"]
         d_fake = histories[f"run{i}.d_fake"]
         assert d_fake.shape == (200,)
         assert r["trace"]["d_fake"] == pytest.approx([float(d_fake[j]) for j in range(200)])
@@ -248,11 +253,12 @@ def test_replot_redraws_the_figures_from_results_json(tmp_path):
 def test_options_resolve_per_dataset_and_quick():
     args = bench.build_parser("x").parse_args(["--datasets", "ring,grid", "--max-iter", "grid=70,ring=50"])
     cfg = bench.resolve(args)
-    assert cfg["max_iter"] == {"ring": 50, "grid": 70} and cfg["d_steps"] == [1, 2, 5] and cfg["seeds"] == 5
+    assert cfg["max_iter"] == {"ring": 50, "grid": 70} and cfg["d_steps"] == [1, 5] and cfg["seeds"] == 5
+    assert cfg["eval_every"] == {"ring": 50, "grid": 70}  # never beyond the budget
     cfg = bench.resolve(bench.build_parser("x").parse_args(["--quick", "--max-iter", "30"]))
     assert cfg["datasets"] == ["ring", "grid"] and cfg["max_iter"] == {"ring": 30, "grid": 30}
     assert cfg["d_steps"] == [1, 5] and cfg["seeds"] == 2
-    assert cfg["eval_every"] == {"ring": 30, "grid": 30}  # never beyond the budget
+    assert cfg["eval_every"] == {"ring": 30, "grid": 30}
     assert len(bench.run_specs(cfg)) == 2 * 2 * 2 * 2
 
 

@@ -35,8 +35,8 @@ from .losses_gradients import gradient_view
 from .losses_probe import ProbeSpec, failed_probe, probe_one, summarize_probes
 from .losses_running import failed_record, run_all, run_one
 from .losses_scoring import eval_sample_count, real_data_reference
-from .losses_setup import (DATASETS, DEFAULT_D_STEPS, DEFAULT_SEEDS, G_LOSSES, QUICK, RunSpec,
-                           architecture)
+from .losses_setup import (DATASETS, DEFAULT_D_STEPS, DEFAULT_SEEDS, G_LOSSES, QUICK, Condition,
+                           DatasetSpec, Metric, RunSpec, architecture)
 from .losses_summary import summarize
 
 DEFAULT_OUT = os.path.join("bench-results", "losses")
@@ -249,18 +249,30 @@ def dataset_info(cfg: dict, dataset: str) -> dict:
 
 
 # -- output -------------------------------------------------------------------------------
+def recorded_datasets(results: dict) -> Dict[str, DatasetSpec]:
+    """The datasets' scores and thresholds as results.json recorded them, so tables and
+    figures redrawn later say what the run used, whatever the code says now."""
+    return {name: DatasetSpec(name, tuple(Metric(**m) for m in info["metrics"]),
+                              tuple(Condition(**c) for c in info["threshold_conditions"]),
+                              max_iter=info["max_iter"], eval_every=info["eval_every"],
+                              quick_max_iter=info["max_iter"], quick_eval_every=info["eval_every"],
+                              note=info["note"])
+            for name, info in results["datasets"].items()}
+
+
 def write_outputs(results: dict, out: str, plot: bool) -> None:
     """results.json, results.md and (unless plot is False or matplotlib is missing) the
     figures; the JSON and Markdown list the figures drawn."""
+    datasets = recorded_datasets(results)
     results["figures"] = []
     if plot:
         try:
             from .losses_figures import draw_all
-            results["figures"] = draw_all(results, DATASETS, out)
+            results["figures"] = draw_all(results, datasets, out)
         except ImportError:
             results["notes"].append('no figures: matplotlib is not installed (pip install "gankit[plot]")')
     report.write_json(os.path.join(out, "results.json"), results)
-    report.write_markdown(os.path.join(out, "results.md"), results, DATASETS)
+    report.write_markdown(os.path.join(out, "results.md"), results, datasets)
 
 
 def replot(out: str, plot: bool) -> int:
@@ -308,7 +320,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "gankit bench losses"
     }
     report.write_histories(os.path.join(args.out, "histories.npz"), records)
     write_outputs(results, args.out, not args.no_plot)
-    print(report.markdown(results, DATASETS))
+    print(report.markdown(results, recorded_datasets(results)))
     print(f"wrote {args.out}/results.json, results.md, histories.npz"
           + "".join(f", {f['file']}" for f in results["figures"]), file=sys.stderr)
     failed = sum(r["error"] is not None for r in done)

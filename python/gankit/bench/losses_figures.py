@@ -10,13 +10,15 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from ..plotting import _pyplot
+from ..plotting import _pyplot, _smooth
 from .losses_setup import DatasetSpec
 
 LOSS_COLORS = {"non_saturating": "tab:blue", "minimax": "tab:red"}
 LINE_STYLES = ("-", "--", ":", "-.")
 DPI = 80
 SEEDS_SHOWN = 3
+# The per-iteration gradient norms are noisy: a moving geometric mean over this many.
+GRAD_SMOOTH = 5
 
 
 def _style(g_loss: str, d_steps: int, all_k: Sequence[int]) -> dict:
@@ -175,15 +177,17 @@ def plot_grad_norms(runs, datasets: Sequence[DatasetSpec], out_dir: str) -> str:
             dense = rs[0]["spec"]["grad_dense"]
             x = [it for it in rs[0]["grad_norm"]["iteration"] if it <= dense]
             rows = np.array([r["grad_norm"]["value"][:len(x)] for r in rs], dtype=float)
-            rows = np.maximum(rows, 1e-30)  # a log axis; an exactly zero gradient stays visible
-            _band(ax, x, rows, _style(g_loss, k, all_k), f"{g_loss}, k={k}", geometric=True)
+            logs = np.log(np.maximum(rows, 1e-30))  # a log axis; a zero gradient stays visible
+            smooth = np.exp(np.array([_smooth(row, GRAD_SMOOTH) for row in logs]))
+            _band(ax, x[len(x) - smooth.shape[1]:], smooth, _style(g_loss, k, all_k),
+                  f"{g_loss}, k={k}", geometric=True)
         ax.set_yscale("log")
         ax.set_xlabel("iteration")
         ax.set_title(f"{dataset.name}", fontsize=10)
     axes[0][0].set_ylabel("‖∇G‖ (generator gradient norm)")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("measured generator gradient norm, first iterations (geometric mean over seeds, "
-                 "band: min to max)", fontsize=10)
+    fig.suptitle(f"measured generator gradient norm, first iterations (moving geometric mean over "
+                 f"{GRAD_SMOOTH} iterations; line: geometric mean over seeds, band: min to max)", fontsize=9)
     fig.tight_layout()
     return _save(fig, out_dir, "grad_norms.png")
 

@@ -13,6 +13,7 @@ only by the generator loss.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import List
 
@@ -82,6 +83,7 @@ def _generator_gradient_norm(gan, z: np.ndarray) -> tuple:
 def probe_one(spec: ProbeSpec) -> dict:
     """The probe's record: at each D-step count, mean D(G(z)) and the generator's
     gradient norm for both losses; `paired` says the two discriminators stayed identical."""
+    cpu_start = time.process_time()
     data = training_data(spec.dataset, spec.seed, spec.n_data)
     gans = {kind: _gan(spec, kind, data.shape[1]) for kind in ("minimax", "non_saturating")}
     z = np.random.default_rng(np.random.SeedSequence([spec.seed, PROBE_Z_STREAM])) \
@@ -105,12 +107,13 @@ def probe_one(spec: ProbeSpec) -> dict:
         out["d_steps"].append(point)
         out["d_fake"].append(d_fakes[0])
     out["paired"] = bool(np.array_equal(gans["minimax"].D.params, gans["non_saturating"].D.params))
+    out["cpu_seconds"] = time.process_time() - cpu_start
     return out
 
 
 def failed_probe(spec: ProbeSpec, error: str) -> dict:
     return {"spec": spec.as_dict(), "error": error, "d_steps": [], "d_fake": [],
-            "grad_norm": {"minimax": [], "non_saturating": []}, "paired": False}
+            "grad_norm": {"minimax": [], "non_saturating": []}, "paired": False, "cpu_seconds": None}
 
 
 def summarize_probes(probes: List[dict]) -> List[dict]:

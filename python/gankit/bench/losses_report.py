@@ -34,7 +34,7 @@ def write_json(path: str, results: dict) -> None:
     """results.json; runs keep everything but their per-iteration `history` (in the npz)."""
     slim = dict(results)
     slim["runs"] = [{k: v for k, v in r.items() if k != "history"} for r in results["runs"]]
-    text = json.dumps(_plain(slim), indent=1, allow_nan=False)
+    text = json.dumps(_plain(slim), separators=(",", ":"), allow_nan=False)
     atomic_write_bytes(path, (text + "\n").encode())
 
 
@@ -79,14 +79,21 @@ def format_median(value: Optional[float], budget: str, fmt: str) -> str:
     return f"> {budget}" if value is None else format(value, fmt)
 
 
+def _seconds_to(threshold: dict) -> str:
+    if threshold["median_seconds"] is None:
+        return "> budget"
+    cpu = threshold.get("median_cpu_seconds")
+    return f"{threshold['median_seconds']:.1f} / {format_value(cpu, '.1f')}"
+
+
 def format_stop_reasons(reasons: Dict[str, int]) -> str:
     return ", ".join(f"{name} ×{count}" for name, count in sorted(reasons.items()))
 
 
 def variant_table(rows: Sequence[dict], metrics: Sequence[Metric], max_iter: int) -> List[str]:
     head = ["G loss", "k", *(f"final {m.label} ({m.better} is better)" for m in metrics),
-            "reached threshold", "iterations to it (median)", "seconds to it (median)",
-            "training seconds", "stop reason"]
+            "reached threshold", "iterations to it (median)", "seconds to it (median, wall / CPU)",
+            "training seconds (wall / CPU)", "stop reason"]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 3) + ["---"]) + "|"]
     for row in rows:
@@ -95,8 +102,9 @@ def variant_table(rows: Sequence[dict], metrics: Sequence[Metric], max_iter: int
                  *(format_mean_std(row["final"][m.name], m.fmt) for m in metrics),
                  f"{t['reached']}/{t['runs']}",
                  format_median(t["median_iterations"], str(max_iter), ".0f"),
-                 format_median(t["median_seconds"], "budget", ".1f"),
-                 format_mean_std(row["train_seconds"], ".1f"),
+                 _seconds_to(t),
+                 format_mean_std(row["train_seconds"], ".1f") + " / "
+                 + format_mean_std(row.get("train_cpu_seconds", {"mean": None}), ".1f"),
                  format_stop_reasons(row["stop_reasons"])]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -150,13 +158,15 @@ def markdown(results: dict, datasets: Dict[str, DatasetSpec]) -> str:
              f"Command: `{results['command']}`  ",
              f"Date: {env['date']}; machine: {env['machine']}; gankit {env['gankit']} "
              f"(kernel {env['build_info'].get('kernel')}), Python {env['python']}, NumPy {env['numpy']}.  ",
-             f"{len(results['runs'])} runs in {_minutes(duration)}, {cfg['jobs']} at a time, one thread each"
-             f" (architecture '{cfg['arch']}').", "",
+             f"{len(results['runs'])} runs and {len(results.get('probes', []))} saturation probes in "
+             f"{_minutes(duration)} of wall-clock time, {cfg['jobs']} at a time, one thread each "
+             f"(architecture '{cfg['arch']}'); {_minutes(_cpu_total(results))} of CPU time in all.", "",
              f"Each cell: mean ± std over {cfg['seeds']} seeds (0…{cfg['seeds'] - 1}). Seeds pair the "
              "variants: the same seed gives every variant the same data, initial weights and noise "
              "stream. \"iterations/seconds to it\": the first evaluation that meets the threshold, "
              "median over all seeds with a seed that never met it counting as later than any that did "
-             "(\"> budget\" when more than half never did). Seconds are training time, scoring excluded.",
+             "(\"> budget\" when more than half never did). Seconds are training time, scoring excluded: "
+             "wall-clock, and the CPU time of the run's process, which a busy machine disturbs less.",
              ""]
     for note in results.get("notes", []):
         lines += [f"Note: {note}", ""]
@@ -185,6 +195,10 @@ def _label(record: dict) -> str:
     if "g_loss" not in s:
         return f"probe {s['dataset']} seed {s['seed']}"
     return f"{s['dataset']} {s['g_loss']} k={s['d_steps']} seed {s['seed']}"
+
+
+def _cpu_total(results: dict) -> float:
+    return sum(r.get("cpu_seconds") or 0.0 for r in results["runs"] + results.get("probes", []))
 
 
 def _minutes(seconds: Optional[float]) -> str:

@@ -25,13 +25,15 @@ def mean_std(values: Sequence[float]) -> Dict[str, Optional[float]]:
     return {"mean": float(np.mean(finite)), "std": std, "n": len(finite)}
 
 
-def time_to_threshold(evals: Sequence[dict], dataset: DatasetSpec) -> Tuple[Optional[int], Optional[float]]:
-    """(iteration, training seconds) of the first evaluation whose scores meet the
-    dataset's threshold, or (None, None) if none does."""
+def time_to_threshold(evals: Sequence[dict], dataset: DatasetSpec) -> Tuple[Optional[int], Optional[float],
+                                                                            Optional[float]]:
+    """(iteration, training seconds, training CPU seconds) of the first evaluation whose
+    scores meet the dataset's threshold, or (None, None, None) if none does."""
     for e in evals:
         if dataset.reached(e):
-            return int(e["iteration"]), float(e["train_seconds"])
-    return None, None
+            cpu = e.get("train_cpu_seconds")
+            return int(e["iteration"]), float(e["train_seconds"]), None if cpu is None else float(cpu)
+    return None, None, None
 
 
 def censored_median(values: Sequence[Optional[float]]) -> Optional[float]:
@@ -57,8 +59,7 @@ def summarize_variant(records: Sequence[dict], dataset: DatasetSpec) -> dict:
     counted, and left out of every mean."""
     ok = [r for r in records if r["error"] is None]
     hits = [time_to_threshold(r["evals"], dataset) for r in ok]
-    iterations = [h[0] for h in hits]
-    seconds = [h[1] for h in hits]
+    iterations, seconds, cpu_seconds = ([h[i] for h in hits] for i in range(3))
     return {
         "dataset": dataset.name,
         "g_loss": records[0]["spec"]["g_loss"],
@@ -74,8 +75,11 @@ def summarize_variant(records: Sequence[dict], dataset: DatasetSpec) -> dict:
             "seconds": seconds,
             "median_iterations": censored_median(iterations),
             "median_seconds": censored_median(seconds),
+            "cpu_seconds": cpu_seconds,
+            "median_cpu_seconds": censored_median(cpu_seconds),
         },
         "train_seconds": mean_std([r["train_seconds"] for r in ok]),
+        "train_cpu_seconds": mean_std([r.get("train_cpu_seconds") for r in ok]),
         "iterations": mean_std([r["iterations"] for r in ok]),
         "stop_reasons": dict(Counter(r["stop_reason"] for r in records)),
         "early": {
