@@ -83,19 +83,20 @@ def _montage(images: np.ndarray, per_row: int = 4) -> np.ndarray:
 
 
 def plot_samples(runs, dataset: DatasetSpec, out_dir: str, centers=None) -> str:
+    """One column per variant, one row per seed (the first SEEDS_SHOWN)."""
     plt = _pyplot()
     groups = _variants(runs, dataset.name)
-    cols = min(SEEDS_SHOWN, max(len(rs) for rs in groups.values()))
-    fig, axes = plt.subplots(len(groups), cols, figsize=(2.3 * cols, 2.3 * len(groups)), squeeze=False)
-    for row, ((g_loss, k), rs) in enumerate(groups.items()):
-        for col in range(cols):
+    rows = min(SEEDS_SHOWN, max(len(rs) for rs in groups.values()))
+    fig, axes = plt.subplots(rows, len(groups), figsize=(2.2 * len(groups), 2.2 * rows + 0.4), squeeze=False)
+    for col, ((g_loss, k), rs) in enumerate(groups.items()):
+        for row in range(rows):
             ax = axes[row][col]
             ax.set_xticks([])
             ax.set_yticks([])
-            if col >= len(rs):
+            if row >= len(rs):
                 ax.axis("off")
                 continue
-            samples = np.asarray(rs[col]["samples"], dtype=float)
+            samples = np.asarray(rs[row]["samples"], dtype=float)
             if dataset.name == "digits":
                 ax.imshow(_montage(samples), cmap="gray_r", vmin=-1, vmax=1)
             else:
@@ -107,9 +108,9 @@ def plot_samples(runs, dataset: DatasetSpec, out_dir: str, centers=None) -> str:
                 ax.set_ylim(-lim, lim)
                 ax.set_aspect("equal")
             if row == 0:
-                ax.set_title(f"seed {rs[col]['spec']['seed']}", fontsize=8)
+                ax.set_title(f"{g_loss}, k={k}", fontsize=8)
             if col == 0:
-                ax.set_ylabel(f"{g_loss}\nk={k}", fontsize=8)
+                ax.set_ylabel(f"seed {rs[row]['spec']['seed']}", fontsize=8)
     fig.suptitle(f"{dataset.name}: final samples", fontsize=10)
     fig.tight_layout()
     return _save(fig, out_dir, f"samples_{dataset.name}.png")
