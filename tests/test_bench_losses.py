@@ -273,6 +273,7 @@ def test_bad_options_are_refused_by_the_parser(argv, capsys):
 
 @pytest.mark.parametrize("argv, message", [(["--arch", "nope"], "--arch: expected one of cli, paper"),
                                            (["--probe-steps", "-1"], "--probe-steps"),
+                                           (["--eval-samples", "1"], "--eval-samples: expected at least 2"),
                                            (["--replot"], "no ")])
 def test_bad_options_give_one_line(argv, message, tmp_path, capsys):
     assert bench.main(argv + ["--out", str(tmp_path / "none")]) == 2

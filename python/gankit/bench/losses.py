@@ -160,6 +160,8 @@ def resolve(args) -> dict:
         notes.append("digits skipped: scikit-learn is not installed (pip install \"gankit[digits]\")")
     if not datasets:
         raise ValueError("--datasets: nothing left to run (digits needs scikit-learn)")
+    if args.eval_samples < 2:
+        raise ValueError(f"--eval-samples: expected at least 2 (MMD needs two samples), got {args.eval_samples}")
 
     def per_dataset(option, full_attr, quick_attr):
         table = option or {}
