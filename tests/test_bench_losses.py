@@ -244,6 +244,10 @@ def test_replot_redraws_the_figures_from_results_json(tmp_path):
     pngs = {p.name for p in out.glob("*.png")}
     assert {"scores_ring.png", "samples_ring.png", "d_outputs_ring.png", "gradient_view.png",
             "grad_norms.png", "probe.png"} <= pngs
+    from PIL import Image  # comes with matplotlib
+    for name in pngs:
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and image.mode == "P" and min(image.size) > 100
     figures = json.loads((out / "results.json").read_text())["figures"]
     assert {f["file"] for f in figures} == pngs
     assert all(f"`{name}`" in (out / "results.md").read_text() for name in pngs)
