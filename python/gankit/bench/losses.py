@@ -1,7 +1,7 @@
 """Benchmark: the minimax generator loss log(1 - D(G(z))) against the non-saturating
 -log D(G(z)), measured.
 
-    gankit bench losses                      # the full grid (about an hour on 2 cores)
+    gankit bench losses                      # the full grid (about half an hour on 2 idle cores)
     gankit bench losses --quick              # a reduced grid, about two minutes
     gankit bench losses --datasets ring --d-steps 1 --seeds 3 --max-iter 2000
     gankit bench losses --replot             # redraw results.md and figures from results.json
@@ -35,8 +35,8 @@ from .losses_gradients import gradient_view
 from .losses_probe import ProbeSpec, failed_probe, probe_one, summarize_probes
 from .losses_running import failed_record, run_all, run_one
 from .losses_scoring import eval_sample_count, real_data_reference
-from .losses_setup import (DATASETS, DEFAULT_D_STEPS, DEFAULT_SEEDS, G_LOSSES, QUICK, Condition,
-                           DatasetSpec, Metric, RunSpec, architecture)
+from .losses_setup import (DATASETS, DEFAULT_D_STEPS, DEFAULT_SEEDS, DIGITS_HELD_OUT, G_LOSSES, QUICK,
+                           Condition, DatasetSpec, Metric, RunSpec, architecture)
 from .losses_summary import summarize
 
 DEFAULT_OUT = os.path.join("bench-results", "losses")
@@ -109,16 +109,15 @@ def default_jobs() -> int:
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     budgets = ", ".join(f"{n} {d.max_iter}" for n, d in DATASETS.items())
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("\n", " "),
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("\n", " "))
     p.add_argument("--datasets", type=lambda t: _names(t, tuple(DATASETS), "--datasets"), default=None,
                    help="comma-separated; digits needs scikit-learn and is skipped with a note "
                         "without it (default: ring,grid,digits; --quick: ring,grid)")
     p.add_argument("--g-losses", type=lambda t: _names(t, G_LOSSES, "--g-losses"), default=list(G_LOSSES),
-                   help="generator losses to compare")
+                   help=f"generator losses to compare (default: {','.join(G_LOSSES)})")
     p.add_argument("--d-steps", type=_positive_ints, default=None,
-                   help="values of k, discriminator steps per generator step (default: 1,2,5; "
-                        "--quick: 1,5)")
+                   help="values of k, discriminator steps per generator step (default: "
+                        f"{','.join(map(str, DEFAULT_D_STEPS))}; --quick: {','.join(map(str, QUICK['d_steps']))})")
     p.add_argument("--seeds", type=_positive_int, default=None,
                    help=f"seeds per variant, 0..N-1 (default: {DEFAULT_SEEDS}; --quick: {QUICK['seeds']})")
     p.add_argument("--max-iter", type=_per_dataset, default=None,
@@ -126,24 +125,27 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                         + ", ".join(f"{n} {d.quick_max_iter}" for n, d in DATASETS.items()) + ")")
     p.add_argument("--eval-every", type=_per_dataset, default=None,
                    help="score every N iterations, N or DATASET=N,... (default: "
-                        + ", ".join(f"{n} {d.eval_every}" for n, d in DATASETS.items()) + ")")
+                        + ", ".join(f"{n} {d.eval_every}" for n, d in DATASETS.items()) + "; --quick: "
+                        + ", ".join(f"{n} {d.quick_eval_every}" for n, d in DATASETS.items()) + ")")
     p.add_argument("--eval-samples", type=_positive_int, default=DEFAULT_EVAL_SAMPLES,
-                   help="generated samples per score (digits: at most the 500 held-out images)")
+                   help=f"generated samples per score (default: {DEFAULT_EVAL_SAMPLES}; digits: at most "
+                        f"the {DIGITS_HELD_OUT} held-out images)")
     p.add_argument("--grad-iters", type=_positive_int, default=DEFAULT_GRAD_ITERS,
                    help=f"record the generator's gradient norm at every iteration up to this one "
-                        f"(then every {GRAD_EVERY}th)")
+                        f"(then every {GRAD_EVERY}th; default: {DEFAULT_GRAD_ITERS})")
     p.add_argument("--probe-steps", type=int, default=None,
                    help=f"discriminator-only steps of the saturation probe, 0 for none (default: "
                         f"{DEFAULT_PROBE_STEPS}; --quick: {QUICK_PROBE_STEPS})")
     p.add_argument("--jobs", type=_positive_int, default=default_jobs(),
-                   help="runs in parallel, each in its own single-threaded process")
+                   help="runs in parallel, each in its own single-threaded process (default: the "
+                        f"number of cores, {default_jobs()} here)")
     p.add_argument("--quick", action="store_true",
                    help="a reduced grid (ring and grid, k 1 and 5, 2 seeds, short runs): about "
                         "two minutes on 2 cores")
     p.add_argument("--arch", default="cli",
                    help="network architecture per dataset: cli (the networks of `gankit train`) "
-                        "or paper (PacGAN's, where this gankit build has its layers)")
-    p.add_argument("--out", default=DEFAULT_OUT, help="results folder")
+                        "or paper (PacGAN's, where this gankit build has its layers); default: cli")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
     p.add_argument("--no-plot", action="store_true", help="no figures even if matplotlib is installed")
     p.add_argument("--replot", action="store_true",
                    help="do not train: redraw results.md and the figures from OUT/results.json")
