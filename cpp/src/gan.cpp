@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gankit/busy_guard.h"
+#include "gankit/limits.h"
 
 namespace gankit {
 
@@ -20,11 +21,6 @@ const char* noise_kind_name(NoiseKind kind) {
 }
 
 namespace {
-
-void require_rows(std::int64_t n, const char* name) {
-  if (n < 1) throw std::invalid_argument(std::string(name) + ": expected at least 1 row, got " +
-                                         std::to_string(n));
-}
 
 // Holds the busy flags of the GAN and both networks for the duration of a step.
 struct StepGuard {

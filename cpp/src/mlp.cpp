@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "gankit/dense.h"
+#include "gankit/limits.h"
 #include "gankit/rng.h"
 
 namespace gankit {
@@ -20,10 +21,19 @@ void check_sizes(const std::vector<std::int64_t>& sizes) {
     throw std::invalid_argument("sizes: expected at least two layer sizes [input, ..., output], got " +
                                 std::to_string(sizes.size()));
   for (std::size_t i = 0; i < sizes.size(); ++i)
-    if (sizes[i] < 1 || sizes[i] > (std::int64_t{1} << 24))
+    if (sizes[i] < 1 || sizes[i] > kMaxWidth)
       throw std::invalid_argument("sizes[" + std::to_string(i) +
                                   "]: expected an integer in [1, 16777216], got " +
                                   std::to_string(sizes[i]));
+  // Summed layer by layer against the cap, so the total itself cannot overflow.
+  std::int64_t params = 0;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    params += sizes[i] * sizes[i + 1] + sizes[i + 1];
+    if (params > kMaxParams)
+      throw std::invalid_argument("sizes: expected a network of at most " +
+                                  std::to_string(kMaxParams) + " parameters, got more after layer " +
+                                  std::to_string(i + 1));
+  }
 }
 
 }  // namespace
@@ -108,7 +118,7 @@ void Mlp::reserve_batch(std::int64_t batch) {
 }
 
 const float* Mlp::forward(const float* x, std::int64_t batch) {
-  if (batch < 1) throw std::invalid_argument("batch: expected >= 1, got " + std::to_string(batch));
+  require_rows(batch, "batch");
   reserve_batch(batch);
   forward_input_ = x;
   forward_batch_ = batch;
