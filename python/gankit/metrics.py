@@ -26,6 +26,9 @@ from .datasets import Mixture
 KL_EPSILON = 1e-12
 # The median heuristic uses at most this many pooled points (a seeded subsample).
 MEDIAN_SUBSAMPLE = 1000
+# Largest |value| accepted in samples and bandwidths: squared distances of such values
+# (summed over up to 2**24 dimensions) stay far inside float64's range.
+MAX_MAGNITUDE = 1e100
 # Entries of one block of a distance matrix (2**21 float64 = 16 MiB).
 _BLOCK_ENTRIES = 1 << 21
 
@@ -56,7 +59,11 @@ class ModeScores:
 # -- argument checks ------------------------------------------------------------------
 def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
     """`value` as a float64 (n, dim) array with n >= min_rows, dim >= 1, all finite."""
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise TypeError(f"{where}: {name} must be a 2-D (n, dim) array of real numbers, got a "
+                        f"{type(value).__name__} NumPy cannot read as one") from None
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{where}: {name} must be an array of real numbers, got dtype {array.dtype}")
     if array.ndim != 2:
@@ -69,6 +76,10 @@ def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{where}: {name} must be finite, got {int(np.sum(~np.isfinite(array)))} "
                          f"NaN or infinite value(s)")
+    largest = float(np.abs(array).max())
+    if largest > MAX_MAGNITUDE:
+        raise ValueError(f"{where}: {name} must have values of magnitude at most {MAX_MAGNITUDE:g} "
+                         f"(so squared distances stay finite in float64), got {largest:g}")
     return array
 
 
@@ -85,6 +96,8 @@ def _positive_real(value, name: str, where: str) -> float:
     value = float(value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{expected}, got {value}")
+    if not 1 / MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        raise ValueError(f"{expected} between {1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {value}")
     return value
 
 

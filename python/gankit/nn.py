@@ -25,7 +25,8 @@ class MLP:
 
     def __init__(self, sizes: Sequence[int], activation: str = "leaky_relu",
                  output: Optional[str] = None, slope: float = 0.2, seed: Optional[int] = None):
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        # A sequence (list, tuple, range, 1-D array): a set or dict has no order to trust.
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
             raise TypeError(f"sizes: expected a sequence of layer sizes like [2, 128, 1], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least two sizes [input, ..., output], got {list(sizes)!r}")
@@ -103,9 +104,10 @@ class MLP:
                 raise ValueError(f"weights[{i}]: expected a (W, b) pair, got {type(pair).__name__}")
             checked.append((_as_float_array(pair[0], f"weights[{i}][0] (W)", w_view.shape),
                             _as_float_array(pair[1], f"weights[{i}][1] (b)", b_view.shape)))
-        for (w, b), (w_view, b_view) in zip(checked, views):
-            w_view[...] = w
-            b_view[...] = b
+        with self._net.exclusive():  # refused while a step runs in another thread
+            for (w, b), (w_view, b_view) in zip(checked, views):
+                w_view[...] = w
+                b_view[...] = b
         self._weights_given = True
 
     def init(self, seed: int) -> None:
@@ -123,7 +125,11 @@ class MLP:
 
 
 def _as_float_array(value, name: str, shape) -> np.ndarray:
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ValueError(f"{name}: expected an array of shape {tuple(shape)}, got a "
+                         f"{type(value).__name__} NumPy cannot read as one") from None
     if arr.dtype.kind != "f":
         raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
     if arr.shape != tuple(shape):
