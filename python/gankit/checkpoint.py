@@ -300,7 +300,8 @@ def load(path) -> Tuple[dict, Dict[str, np.ndarray]]:
     length against the file size, the JSON header, each array's dtype/shape/offset/nbytes
     against the file size, then the SHA-256. Raises FileNotFoundError if `path` does not
     exist (other OSErrors if it cannot be read), and CheckpointError for any content that
-    is not a valid gankit file of a format this version reads.
+    is not a valid gankit file of a format this version reads, and for a path that is
+    not a regular file (a directory, FIFO or device is never read from).
     """
     path = os.fspath(path)
 

@@ -134,7 +134,8 @@ def _as_float_array(value, name: str, shape) -> np.ndarray:
         raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
     if arr.shape != tuple(shape):
         raise ValueError(f"{name}: expected shape {tuple(shape)}, got {arr.shape}")
-    arr = arr.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes Inf, refused below
+        arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: expected finite float32 values, got NaN or Inf "
                          "(float64 values beyond float32's range become Inf)")
