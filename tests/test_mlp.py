@@ -290,7 +290,7 @@ def test_layered_config_repr_and_defaults():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"activation": "relu", "pieces": 3}, ValueError, "pieces: only used with activation='maxout'"),
-    ({"activation": "maxout", "pieces": 1}, ValueError, r"pieces: expected an integer in \[2, 64\], got 1"),
+    ({"activation": "maxout", "pieces": 1}, ValueError, r"pieces: expected an integer >= 2 and <= 64, got 1"),
     ({"activation": "maxout", "pieces": 65}, ValueError, "pieces"),
     ({"activation": "maxout", "pieces": 2.0}, TypeError, "pieces: expected an integer"),
     ({"batch_norm": "yes"}, TypeError, "batch_norm: expected True or False"),

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gankit/busy_guard.h"
+#include "gankit/limits.h"
 #include "gankit/step_profile.h"
 
 namespace gankit {
@@ -21,11 +22,6 @@ const char* noise_kind_name(NoiseKind kind) {
 }
 
 namespace {
-
-void require_rows(std::int64_t n, const char* name) {
-  if (n < 1) throw std::invalid_argument(std::string(name) + ": expected at least 1 row, got " +
-                                         std::to_string(n));
-}
 
 // A training step normalises each batch segment by its own variance, which one row does
 // not have (PyTorch raises too). Checked before the step changes any state.

@@ -11,6 +11,7 @@
 #include "gankit/batchnorm.h"
 #include "gankit/dense.h"
 #include "gankit/dropout.h"
+#include "gankit/limits.h"
 #include "gankit/maxout.h"
 #include "gankit/rng.h"
 
@@ -23,10 +24,19 @@ void check_sizes(const std::vector<std::int64_t>& sizes) {
     throw std::invalid_argument("sizes: expected at least two layer sizes [input, ..., output], got " +
                                 std::to_string(sizes.size()));
   for (std::size_t i = 0; i < sizes.size(); ++i)
-    if (sizes[i] < 1 || sizes[i] > (std::int64_t{1} << 24))
+    if (sizes[i] < 1 || sizes[i] > kMaxWidth)
       throw std::invalid_argument("sizes[" + std::to_string(i) +
                                   "]: expected an integer in [1, 16777216], got " +
                                   std::to_string(sizes[i]));
+  // Summed layer by layer against the cap, so the total itself cannot overflow.
+  std::int64_t params = 0;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    params += sizes[i] * sizes[i + 1] + sizes[i + 1];
+    if (params > kMaxParams)
+      throw std::invalid_argument("sizes: expected a network of at most " +
+                                  std::to_string(kMaxParams) + " parameters, got more after layer " +
+                                  std::to_string(i + 1));
+  }
 }
 
 void check_options(const HiddenBlockOptions& options, Activation hidden) {
@@ -184,7 +194,7 @@ bool Mlp::dropout_active(const BlockSpec& block) const {
 }
 
 const float* Mlp::forward(const float* x, std::int64_t batch, ForwardMode mode) {
-  if (batch < 1) throw std::invalid_argument("batch: expected >= 1, got " + std::to_string(batch));
+  require_rows(batch, "batch");
   return forward_segments(x, &batch, 1, mode);
 }
 
@@ -192,12 +202,18 @@ const float* Mlp::forward_segments(const float* x, const std::int64_t* segment_r
                                    std::int64_t num_segments, ForwardMode mode) {
   if (num_segments < 1 || segment_rows == nullptr)
     throw std::invalid_argument("segments: expected at least one, got " + std::to_string(num_segments));
+  // Each segment under the row limit first, so their sum cannot overflow (too few rows
+  // are check_batch_segments' to name).
   std::int64_t batch = 0;
-  for (std::int64_t s = 0; s < num_segments; ++s) batch += segment_rows[s];
+  for (std::int64_t s = 0; s < num_segments; ++s) {
+    if (segment_rows[s] > kMaxRows) require_rows(segment_rows[s], "segment rows");
+    batch += segment_rows[s];
+  }
   // Every check before any state changes: a refused call leaves the running statistics
   // and the dropout counter as they were.
   const bool batch_stats = mode == ForwardMode::training && has_batch_norm();
   check_batch_segments(segment_rows, num_segments, batch, batch_stats ? 2 : 1);
+  require_rows(batch, "batch");
   reserve_batch(batch, num_segments);
   segment_rows_.assign(segment_rows, segment_rows + num_segments);
   forward_input_ = x;

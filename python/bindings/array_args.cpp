@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "gankit/limits.h"
+
 namespace py = pybind11;
 
 namespace gankit_py {
@@ -121,6 +123,9 @@ FloatArray as_inplace(py::handle obj, const char* name, std::int64_t n) {
   if (n >= 0 && arr.size() != n)
     throw py::value_error(std::string(name) + ": expected " + std::to_string(n) +
                           " elements, got shape " + shape_string(arr));
+  if (arr.size() < 1)
+    throw py::value_error(std::string(name) + ": expected a non-empty array, got shape " +
+                          shape_string(arr));
   return py::reinterpret_borrow<FloatArray>(obj);
 }
 
@@ -134,6 +139,13 @@ std::int64_t positive_count(std::int64_t value, const char* name) {
   if (value < 1)
     throw py::value_error(std::string(name) + ": expected a positive integer, got " +
                           std::to_string(value));
+  return value;
+}
+
+std::int64_t row_count(std::int64_t value, const char* name) {
+  if (value < 1 || value > gankit::kMaxRows)
+    throw py::value_error(std::string(name) + ": expected an integer in [1, " +
+                          std::to_string(gankit::kMaxRows) + "], got " + std::to_string(value));
   return value;
 }
 

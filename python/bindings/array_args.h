@@ -34,4 +34,8 @@ FloatArray new_vector(std::int64_t n);
 // Raises ValueError naming `name` unless value >= 1; returns it.
 std::int64_t positive_count(std::int64_t value, const char* name);
 
+// Raises ValueError naming `name` unless 1 <= value <= gankit::kMaxRows: a number of
+// rows (or elements) to allocate, checked before the allocation is sized from it.
+std::int64_t row_count(std::int64_t value, const char* name);
+
 }  // namespace gankit_py

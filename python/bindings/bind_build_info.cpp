@@ -6,6 +6,7 @@
 #include "gankit/build_info.h"
 #include "gankit/activation.h"
 #include "gankit/gemm.h"
+#include "gankit/limits.h"
 #include "gankit/step_profile.h"
 #include "gankit/threads.h"
 
@@ -27,10 +28,14 @@ void bind_build_info(py::module_& m) {
     return d;
   });
   m.def("num_threads", &gankit::num_threads);
-  m.def("set_num_threads", [](int n) {
-    if (n < 1) throw py::value_error("n: expected a positive number of threads, got " + std::to_string(n));
-    gankit::set_num_threads(n);
-  }, py::arg("n"));
+  m.def("set_num_threads", &gankit::set_num_threads, py::arg("n"));
+  m.def("serial_after_fork", &gankit::serial_after_fork,
+        "True in a fork child that runs every kernel on one thread (see threads.h).");
+  // The core's size limits (gankit/limits.h, threads.h), so Python checks the same bounds.
+  m.attr("MAX_ROWS") = gankit::kMaxRows;
+  m.attr("MAX_WIDTH") = gankit::kMaxWidth;
+  m.attr("MAX_PARAMS") = gankit::kMaxParams;
+  m.attr("MAX_THREADS") = gankit::kMaxThreads;
   m.def("allocation_count", &gankit::allocation_count,
         "Buffers the core has allocated so far (a steady-state step adds none).");
   m.def("step_profile_enable", &gankit::step_profile_enable, py::arg("on"),

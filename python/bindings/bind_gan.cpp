@@ -24,7 +24,7 @@ struct NoiseArg {
 NoiseArg noise_arg(Gan& gan, py::handle z_obj, std::int64_t n_if_none) {
   NoiseArg arg;
   if (z_obj.is_none()) {
-    arg.rows = positive_count(n_if_none, "n");
+    arg.rows = row_count(n_if_none, "n");
   } else {
     arg.array = as_matrix(z_obj, "z", gan.noise_dim());
     arg.data = arg.array.data();
@@ -77,9 +77,13 @@ FloatArray discriminate(Gan& gan, py::handle x_obj) {
 }
 
 FloatArray noise(Gan& gan, std::int64_t n) {
-  positive_count(n, "n");
+  row_count(n, "n");
   FloatArray z = new_matrix(n, gan.noise_dim());
-  gan.draw_noise(z.mutable_data(), n);
+  float* z_data = z.mutable_data();
+  {
+    py::gil_scoped_release release;
+    gan.draw_noise(z_data, n);
+  }
   return z;
 }
 

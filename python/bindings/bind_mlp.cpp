@@ -125,9 +125,26 @@ FloatArray forward_backward(Mlp& net, py::handle x_obj, py::handle d_output_obj,
   return d_input;
 }
 
+// Holds the network's busy flag while Python writes its parameters through NumPy
+// views (`with net.exclusive(): ...`), so a step running in another thread (GIL
+// released) and such a write refuse each other instead of mixing.
+class ExclusiveUse {
+ public:
+  explicit ExclusiveUse(MlpPtr net) : net_(std::move(net)) {}
+  void enter() { guard_ = std::make_unique<gankit::BusyGuard>(net_->busy_flag(), "the network"); }
+  void exit() { guard_.reset(); }
+
+ private:
+  MlpPtr net_;
+  std::unique_ptr<gankit::BusyGuard> guard_;
+};
+
 }  // namespace
 
 void bind_mlp(py::module_& m) {
+  py::class_<ExclusiveUse>(m, "ExclusiveUse")
+      .def("__enter__", [](ExclusiveUse& e) { e.enter(); })
+      .def("__exit__", [](ExclusiveUse& e, py::args) { e.exit(); return false; });
   py::class_<Mlp, MlpPtr>(m, "Mlp")
       .def(py::init([](const std::vector<std::int64_t>& sizes, const std::string& hidden,
                        const std::string& output, float slope, bool batch_norm,
@@ -173,6 +190,7 @@ void bind_mlp(py::module_& m) {
       .def("param_views", [](const MlpPtr& n) { return layer_views(n, n->params()); })
       .def("grad_views", [](const MlpPtr& n) { return layer_views(n, n->grads()); })
       .def("init_glorot", [](Mlp& n, std::uint64_t seed) {
+        py::gil_scoped_release release;
         gankit::BusyGuard guard(n.busy_flag(), "the network");
         n.init_glorot(seed);
       }, py::arg("seed"))
@@ -188,6 +206,7 @@ void bind_mlp(py::module_& m) {
         gankit::BusyGuard guard(n.busy_flag(), "the network");
         n.optimizer_update();
       })
+      .def("exclusive", [](const MlpPtr& n) { return ExclusiveUse(n); })
       .def("forward", &forward, py::arg("x"), py::arg("training") = false,
            py::arg("segments") = py::none())
       .def("forward_backward", &forward_backward, py::arg("x"), py::arg("d_output"),

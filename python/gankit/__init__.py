@@ -23,9 +23,18 @@ def build_info() -> dict:
 
 
 def set_num_threads(n: int) -> None:
-    """Threads for every kernel of the core (default: OMP_NUM_THREADS, else all cores)."""
-    from ._validation import integer
-    _core.set_num_threads(integer(n, "n", low=1))
+    """Threads for every kernel of the core (default: OMP_NUM_THREADS, else all cores),
+    1 to 1024. In a forked child that must run serially (see the README, Reliability),
+    it stays 1 and a RuntimeWarning says why."""
+    from ._validation import MAX_THREADS, integer
+    n = integer(n, "n", low=1, high=MAX_THREADS)
+    _core.set_num_threads(n)
+    if n > 1 and _core.serial_after_fork():
+        import warnings
+        warnings.warn("set_num_threads: this process was forked from one whose OpenMP thread "
+                      "pool could not be released, so its kernels stay on one thread (use the "
+                      "'spawn' or 'forkserver' start method for parallel workers)",
+                      RuntimeWarning, stacklevel=2)
 
 
 def get_num_threads() -> int:

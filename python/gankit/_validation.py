@@ -8,11 +8,36 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import reprlib
 from typing import Iterable, Optional
+
+import numpy as np
+
+from . import _core
+
+# The core's limits (cpp/include/gankit/limits.h, threads.h): checked here first so the
+# message names the Python argument.
+MAX_ROWS = int(_core.MAX_ROWS)        # rows (or samples) one call may ask for
+MAX_THREADS = int(_core.MAX_THREADS)
+
+# Bounded: a deeply nested or huge value (e.g. from a crafted checkpoint) must not make
+# the error message itself fail or take long.
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 60
+_brief.maxlevel = 3
+
+
+def brief(value) -> str:
+    """A short repr of `value`, safe for any object (depth and length bounded)."""
+    try:
+        return _brief.repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        return f"<{type(value).__name__}>"
 
 
 def _describe(value) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{brief(value)} ({type(value).__name__})"
 
 
 def real_number(value, name: str, *, low=None, high=None, low_inclusive=True,
@@ -23,13 +48,40 @@ def real_number(value, name: str, *, low=None, high=None, low_inclusive=True,
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, got {value}")
+    if not _in_range(value, low, high, low_inclusive, high_inclusive):
+        raise ValueError(f"{name}: expected {_range_text(name, low, high, low_inclusive, high_inclusive)}, "
+                         f"got {value}")
+    return value
+
+
+def float32_number(value, name: str, *, low=None, high=None, low_inclusive=True,
+                   high_inclusive=True) -> float:
+    """Like real_number, for a setting the core stores as float32: the value float32
+    rounds it to must also be finite and in range, so 1e39 (Inf in float32), 1e-60 (0)
+    or 0.99999999999 (1.0) are refused here, naming the argument, not by the core."""
+    value = real_number(value, name, low=low, high=high, low_inclusive=low_inclusive,
+                        high_inclusive=high_inclusive)
+    with np.errstate(over="ignore"):
+        rounded = float(np.float32(value))
+    if not (math.isfinite(rounded) and _in_range(rounded, low, high, low_inclusive, high_inclusive)):
+        expected = _range_text(name, low, high, low_inclusive, high_inclusive) or "a finite number"
+        raise ValueError(f"{name}: expected {expected} in float32, got {value!r}, which float32 "
+                         f"rounds to {rounded!r}")
+    return value
+
+
+def _in_range(value, low, high, low_inclusive, high_inclusive) -> bool:
     too_low = low is not None and (value < low if low_inclusive else value <= low)
     too_high = high is not None and (value > high if high_inclusive else value >= high)
-    if too_low or too_high:
-        lo = "" if low is None else f"{low} {'<=' if low_inclusive else '<'} "
-        hi = "" if high is None else f" {'<=' if high_inclusive else '<'} {high}"
-        raise ValueError(f"{name}: expected {lo}{name}{hi}, got {value}")
-    return value
+    return not (too_low or too_high)
+
+
+def _range_text(name, low, high, low_inclusive, high_inclusive) -> str:
+    if low is None and high is None:
+        return ""
+    lo = "" if low is None else f"{low} {'<=' if low_inclusive else '<'} "
+    hi = "" if high is None else f" {'<=' if high_inclusive else '<'} {high}"
+    return f"{lo}{name}{hi}"
 
 
 def integer(value, name: str, *, low: Optional[int] = None, high: Optional[int] = None) -> int:
@@ -38,9 +90,15 @@ def integer(value, name: str, *, low: Optional[int] = None, high: Optional[int] 
         raise TypeError(f"{name}: expected an integer, got {_describe(value)}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        bounds = " and ".join(b for b in (None if low is None else f">= {low}",
+                                          None if high is None else f"<= {high}") if b)
         raise ValueError(f"{name}: expected an integer {bounds}, got {value}")
     return value
+
+
+def count(value, name: str) -> int:
+    """A number of rows or samples to produce: an integer in [1, MAX_ROWS]."""
+    return integer(value, name, low=1, high=MAX_ROWS)
 
 
 def choice(value, name: str, options: Iterable[str]) -> str:
@@ -48,8 +106,22 @@ def choice(value, name: str, options: Iterable[str]) -> str:
     options = tuple(options)
     if not isinstance(value, str) or value not in options:
         listed = ", ".join(repr(o) for o in options)
-        raise ValueError(f"{name}: expected one of {listed}, got {value!r}")
+        raise ValueError(f"{name}: expected one of {listed}, got {brief(value)}")
     return value
+
+
+def path(value, name: str) -> str:
+    """A file path (str, bytes or os.PathLike, not empty) as str or bytes."""
+    try:
+        result = os.fspath(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected a file path (str or os.PathLike), "
+                        f"got {_describe(value)}") from None
+    if not result:
+        raise ValueError(f"{name}: expected a file path, got an empty one")
+    if "\0" in (result if isinstance(result, str) else result.decode("latin-1")):
+        raise ValueError(f"{name}: expected a file path, got one with a NUL character")
+    return result
 
 
 def seed(value, name: str = "seed") -> int:

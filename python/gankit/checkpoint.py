@@ -28,12 +28,14 @@ import hashlib
 import json
 import math
 import os
+import stat
 import struct
 from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
 
 from ._atomic import atomic_writer
+from ._validation import brief
 
 MAGIC = b"GANKIT\x00\x01"
 FORMAT_VERSION = 1
@@ -191,7 +193,7 @@ def _unique_keys(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {brief(key)}")
         result[key] = value
     return result
 
@@ -217,7 +219,7 @@ def _parse_header(raw: bytes, fail) -> dict:
         keys = sorted(header) if isinstance(header, dict) else type(header).__name__
         fail(f"malformed header: expected the keys ['arrays', 'meta', 'version'], got {keys}")
     if not _is_int(header["version"]) or header["version"] != FORMAT_VERSION:
-        fail(f"malformed header: its version {header['version']!r} differs from the "
+        fail(f"malformed header: its version {brief(header['version'])} differs from the "
              f"file's format version {FORMAT_VERSION}")
     if not isinstance(header["meta"], dict):
         fail(f"malformed header: meta must be an object, got {type(header['meta']).__name__}")
@@ -235,25 +237,25 @@ def _check_entries(entries: list, fail) -> int:
     names, end = set(), 0
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
-            fail(f"malformed array table: entry {i} must have the keys {sorted(_ENTRY_KEYS)}, got {entry!r:.200}")
+            fail(f"malformed array table: entry {i} must have the keys {sorted(_ENTRY_KEYS)}, got {brief(entry)}")
         name, dtype, shape, offset, nbytes = (entry[k] for k in ("name", "dtype", "shape", "offset", "nbytes"))
-        label = f"array {i} ({name!r:.80})"
+        label = f"array {i} ({brief(name)})"
         if not isinstance(name, str) or not name or name in names:
             fail(f"malformed array table: {label}: names must be distinct non-empty strings")
         names.add(name)
-        if dtype not in DTYPES:
-            fail(f"malformed array table: {label}: dtype must be one of {', '.join(DTYPES)}, got {dtype!r:.80}")
+        if not isinstance(dtype, str) or dtype not in DTYPES:
+            fail(f"malformed array table: {label}: dtype must be one of {', '.join(DTYPES)}, got {brief(dtype)}")
         if (not isinstance(shape, list) or len(shape) > MAX_NDIM
                 or not all(_is_int(d) and d >= 0 for d in shape)):
             fail(f"malformed array table: {label}: shape must be a list of at most {MAX_NDIM} "
-                 f"integers >= 0, got {shape!r:.200}")
+                 f"integers >= 0, got {brief(shape)}")
         if not _is_int(offset) or offset < end or offset % ALIGNMENT:
             fail(f"malformed array table: {label}: offset must be a multiple of {ALIGNMENT} at or "
-                 f"after the previous array's end {end}, got {offset!r:.80}")
+                 f"after the previous array's end {end}, got {brief(offset)}")
         expected = math.prod(shape) * DTYPES[dtype].itemsize
         if not _is_int(nbytes) or nbytes != expected:
             fail(f"malformed array table: {label}: nbytes must be {expected} for shape {shape} "
-                 f"and dtype {dtype}, got {nbytes!r:.80}")
+                 f"and dtype {dtype}, got {brief(nbytes)}")
         end = offset + nbytes
     return end
 
@@ -270,6 +272,25 @@ def _array(data: bytes, start: int, entry: dict, fail) -> np.ndarray:
     return values.astype(stored.newbyteorder("="), copy=True)
 
 
+def _read_file(path, fail) -> bytes:
+    """The file's bytes, or only its first bytes when they are not the magic (so a large
+    foreign file is not read whole). A FIFO or device is refused without reading from
+    it: opening does not block (O_NONBLOCK) and only regular files are read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+            fail(f"not a regular file ({kind})")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        head = f.read(len(MAGIC))
+        return head + f.read() if head == MAGIC else head
+
+
 def load(path) -> Tuple[dict, Dict[str, np.ndarray]]:
     """Read a file written by save: returns (meta, arrays), meta as the dict that was
     saved (tuples come back as lists) and arrays as name -> independent, writable,
@@ -279,14 +300,15 @@ def load(path) -> Tuple[dict, Dict[str, np.ndarray]]:
     length against the file size, the JSON header, each array's dtype/shape/offset/nbytes
     against the file size, then the SHA-256. Raises FileNotFoundError if `path` does not
     exist (other OSErrors if it cannot be read), and CheckpointError for any content that
-    is not a valid gankit file of a format this version reads.
+    is not a valid gankit file of a format this version reads, and for a path that is
+    not a regular file (a directory, FIFO or device is never read from).
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
 
     def fail(problem: str):
         raise CheckpointError(f"{path}: {problem}")
+
+    data = _read_file(path, fail)
 
     size = len(data)
     if data[:len(MAGIC)] != MAGIC:

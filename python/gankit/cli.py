@@ -130,6 +130,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError, ImportError) as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        print(f"gankit: error: out of memory ({exc or 'allocation failed'})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return 130
@@ -155,14 +158,15 @@ def run_train(args, parser) -> int:
     for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every", "threads"):
         _positive(parser, getattr(args, flag), "--" + flag.replace("_", "-"))
     defaults = DEFAULTS[args.dataset]
+    given = args.hidden is not None  # "--hidden ''" is an error, not the default
     if args.arch == "paper":
         if args.dataset not in ARCH_DATASETS:
             parser.error(f"--arch paper: the PacGAN/VEEGAN networks are defined for "
                          f"{' and '.join(ARCH_DATASETS)}, got --dataset {args.dataset}")
-        if args.hidden:
+        if given:
             parser.error("--hidden: not used with --arch paper, which fixes the hidden sizes")
-    g_hidden = _hidden_sizes(parser, args.hidden) if args.hidden else defaults["g_hidden"]
-    d_hidden = _hidden_sizes(parser, args.hidden) if args.hidden else defaults["d_hidden"]
+    g_hidden = _hidden_sizes(parser, args.hidden) if given else defaults["g_hidden"]
+    d_hidden = _hidden_sizes(parser, args.hidden) if given else defaults["d_hidden"]
     d_steps = args.d_steps or defaults["d_steps"]
     noise_dim = args.noise_dim or defaults["noise_dim"]
     max_iter = args.max_iter or defaults["max_iter"]

@@ -24,6 +24,8 @@ MIXTURES = ("ring", "grid", "gaussian_1d")
 DATASETS = MIXTURES + ("digits",)
 DEFAULT_N = 50_000
 DIGITS_COUNT = 1797
+MAX_COUNT = 2**31 - 1  # samples: the core's row limit (gankit._core.MAX_ROWS)
+MAX_MODES = 2**20      # mixture components: beyond this the centres alone would fill memory
 
 
 # -- argument checks ------------------------------------------------------------------
@@ -37,6 +39,8 @@ def _positive_int(value, name: str, where: str) -> int:
         raise TypeError(f"{expected}, got {_describe(value)}")
     if value < 1:
         raise ValueError(f"{expected}, got {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{expected} at most {MAX_COUNT}, got {value}")
     return int(value)
 
 
@@ -150,12 +154,20 @@ class Mixture:
         rng = np.random.default_rng(_seed(seed, where))
         modes = rng.choice(self.modes, size=n, p=self.weights)
         noise = rng.standard_normal((n, self.dim))
-        return (self.centers[modes] + self.std * noise).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            samples = (self.centers[modes] + self.std * noise).astype(np.float32)
+        if not np.all(np.isfinite(samples)):
+            raise ValueError(f"{where}: the samples overflow float32 (centres up to "
+                             f"{np.abs(self.centers).max():.3g}, std {self.std:.3g}); expected "
+                             f"a mixture whose samples stay below 3.4e38")
+        return samples
 
 
 # -- the named mixtures ---------------------------------------------------------------
 def _ring(modes, radius, std, where: str) -> Mixture:
     modes = _positive_int(modes, "modes", where)
+    if modes > MAX_MODES:
+        raise ValueError(f"{where}: modes must be at most {MAX_MODES}, got {modes}")
     radius = _finite_real(radius, "radius", where, positive=True)
     std = _finite_real(std, "std", where, positive=True)
     angles = 2.0 * np.pi * np.arange(modes) / modes
@@ -165,6 +177,9 @@ def _ring(modes, radius, std, where: str) -> Mixture:
 
 def _grid(side, spacing, std, where: str) -> Mixture:
     side = _positive_int(side, "side", where)
+    if side * side > MAX_MODES:
+        raise ValueError(f"{where}: side must be at most {math.isqrt(MAX_MODES)} (side**2 modes), "
+                         f"got {side}")
     spacing = _finite_real(spacing, "spacing", where, positive=True)
     std = _finite_real(std, "std", where, positive=True)
     axis = spacing * (np.arange(side) - (side - 1) / 2.0)

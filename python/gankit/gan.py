@@ -4,6 +4,9 @@ Each d_step/g_step is one call into the core (forward, backward and update, GIL
 released); this class only checks arguments and names the results."""
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -56,6 +59,11 @@ class GAN:
             raise TypeError(f"D: expected a gankit.MLP, got {type(D).__name__}")
         if G is D:
             raise ValueError("G and D: expected two different networks, got the same MLP twice")
+        for name, net in (("G", G), ("D", D)):
+            if _owner_of(net) is not None:
+                raise ValueError(f"{name}: expected a network not used by another GAN, got one that "
+                                 "already belongs to a GAN (building this GAN would re-initialise it and "
+                                 "reset its optimizer under the other); build a new MLP for each GAN")
         if noise_dim is None:
             noise_dim = G.sizes[0]
         noise_dim = check.integer(noise_dim, "noise_dim", low=1)
@@ -93,6 +101,11 @@ class GAN:
         self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, noise_seed)
         self.history = History()
         self._sampler: Optional[np.random.Generator] = None  # draws batch indices in fit
+        # The thread using this GAN right now (fit holds it for the whole run): another
+        # thread's call is refused instead of interleaving with it between two C++ steps,
+        # where the core's own guard cannot see it.
+        self._user = threading.RLock()
+        G._gan_owner = D._gan_owner = weakref.ref(self)
 
     # -- description -----------------------------------------------------------
     @property
@@ -124,7 +137,8 @@ class GAN:
         With batch norm in G or D, each normalised batch needs at least 2 rows (ValueError
         naming it otherwise, before anything changes)."""
         n_fake = _rows(x_real) if z is None else 0
-        return DStepResult(*self._gan.d_step(x_real, z, n_fake))
+        with self._exclusive("d_step"):
+            return DStepResult(*self._gan.d_step(x_real, z, n_fake))
 
     def g_step(self, z=None, batch_size: Optional[int] = None) -> GStepResult:
         """One generator update on noise z (n, noise_dim), or on batch_size rows drawn
@@ -134,10 +148,11 @@ class GAN:
         if z is None:
             if batch_size is None:
                 raise ValueError("g_step: expected noise z or a batch_size, got neither")
-            batch_size = check.integer(batch_size, "batch_size", low=1)
+            batch_size = check.count(batch_size, "batch_size")
         elif batch_size is not None:
             raise ValueError("g_step: expected noise z or a batch_size, got both")
-        return GStepResult(*self._gan.g_step(z, batch_size or 0))
+        with self._exclusive("g_step"):
+            return GStepResult(*self._gan.g_step(z, batch_size or 0))
 
     # -- training loop -------------------------------------------------------------
     def fit(self, X, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,
@@ -152,23 +167,39 @@ class GAN:
         "d_loss") over the last `window` iterations at or below it; equilibrium_tol:
         mean D(x) and mean D(G(z)) over the last `window` iterations both within tol of
         0.5 (the optimal D* = 1/2); a callback returning True; and always "diverged" when
-        a loss becomes non-finite, with the last finite parameters restored and a
-        RuntimeWarning.
+        a loss, a parameter or the optimizer state becomes non-finite, with the state
+        after the last finite iteration restored and a RuntimeWarning. An iteration cut
+        short by an exception (KeyboardInterrupt, ...) is undone the same way, so the GAN
+        is always at the end of its last recorded iteration.
 
         checkpoint: a path saved every `checkpoint_every` iterations and at the end
         (atomically); resume: a checkpoint path to continue from. callbacks:
         callables cb(iteration, record, gan) called after every iteration with that
         iteration's values. Returns self.history (also kept on the GAN)."""
         from .training import fit
-        return fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
-                   min_loss=min_loss, min_loss_on=min_loss_on, equilibrium_tol=equilibrium_tol,
-                   window=window, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                   progress=progress, callbacks=callbacks, resume=resume)
+        with self._exclusive("fit"):
+            return fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
+                       min_loss=min_loss, min_loss_on=min_loss_on, equilibrium_tol=equilibrium_tol,
+                       window=window, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                       progress=progress, callbacks=callbacks, resume=resume)
 
     @property
     def iteration(self) -> int:
         """Training iterations done so far (across resumes)."""
         return len(self.history)
+
+    @contextlib.contextmanager
+    def _exclusive(self, what: str):
+        """Hold the GAN for the calling thread; a call from another thread while one is
+        in progress raises ConcurrentUseError (the same thread may nest: fit calls d_step)."""
+        if not self._user.acquire(blocking=False):
+            raise _core.ConcurrentUseError(
+                f"{what}: this GAN is already in use by another thread; use one GAN per "
+                "thread or serialise the calls")
+        try:
+            yield
+        finally:
+            self._user.release()
 
     def _batch_sampler(self) -> np.random.Generator:
         if self._sampler is None:
@@ -181,7 +212,9 @@ class GAN:
         state, RNG states, iteration and history. Atomic: an interrupted save leaves
         any previous file at `path` intact."""
         from .serialization import save_gan
-        save_gan(self, path)
+        path = check.path(path, "path")
+        with self._exclusive("save"):
+            save_gan(self, path)
 
     @classmethod
     def load(cls, path) -> "GAN":
@@ -189,31 +222,40 @@ class GAN:
         the file is not a gankit checkpoint, is truncated or corrupted, or comes from a
         newer format version. Nothing in the file is executed."""
         from .serialization import load_gan
-        return load_gan(path)
+        return load_gan(check.path(path, "path"))
 
     def _restore(self, path) -> None:
         from .serialization import restore_gan
-        restore_gan(self, path)
+        with self._exclusive("resume"):
+            restore_gan(self, path)
 
     # -- using the model ---------------------------------------------------------
     def reseed_noise(self, seed: int) -> None:
         """Restart the noise stream from `seed` (sample() and steps without z use it)."""
-        self._gan.rng_state = _core.Rng(check.seed(seed)).state
+        state = _core.Rng(check.seed(seed)).state
+        with self._exclusive("reseed_noise"):
+            self._gan.rng_state = state
 
     def noise(self, n: int) -> np.ndarray:
         """n rows of noise from the GAN's RNG, float32 (n, noise_dim)."""
-        return self._gan.noise(check.integer(n, "n", low=1))
+        n = check.count(n, "n")
+        with self._exclusive("noise"):
+            return self._gan.noise(n)
 
     def sample(self, n: int, z=None) -> np.ndarray:
         """n generated samples G(z), float32 (n, data_dim), in inference mode (batch norm's
         running statistics, no dropout); z drawn from the GAN's RNG unless given."""
-        if z is not None:
-            return self._gan.generate(z, 0)
-        return self._gan.generate(None, check.integer(n, "n", low=1))
+        if z is None:
+            n = check.count(n, "n")
+        with self._exclusive("sample"):
+            if z is not None:
+                return self._gan.generate(z, 0)
+            return self._gan.generate(None, n)
 
     def discriminate(self, x) -> np.ndarray:
         """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,), in inference mode."""
-        return self._gan.discriminate(x)
+        with self._exclusive("discriminate"):
+            return self._gan.discriminate(x)
 
 
 def _optimizer(opt, name: str):
@@ -224,6 +266,15 @@ def _optimizer(opt, name: str):
     return opt
 
 
+def _owner_of(net: MLP) -> Optional[GAN]:
+    """The live GAN `net` belongs to, if any (a GAN that was dropped releases it)."""
+    ref = getattr(net, "_gan_owner", None)
+    return None if ref is None else ref()
+
+
 def _rows(x) -> int:
-    shape = np.shape(x)
+    try:
+        shape = np.shape(x)
+    except Exception:  # not array-like (ragged, ...): the core names x_real in its error
+        return 0
     return int(shape[0]) if len(shape) >= 1 else 0

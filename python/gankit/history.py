@@ -1,11 +1,11 @@
 """The record of a training run: one entry per iteration, and why it stopped."""
 from __future__ import annotations
 
-import os
 from typing import Dict, Optional
 
 import numpy as np
 
+from . import _validation as check
 from ._atomic import atomic_write_bytes
 
 FIELDS = ("d_loss", "g_loss", "d_real", "d_fake", "time")
@@ -39,10 +39,12 @@ class History:
 
     def last(self, name: str, window: int) -> np.ndarray:
         """The last `window` entries of a column (fewer if the run is shorter)."""
-        return np.asarray(self._columns[name][-window:], dtype=np.float64)
+        window = check.integer(window, "window", low=1)
+        return np.asarray(self[name][-window:], dtype=np.float64)
 
     def truncate(self, n: int) -> None:
         """Keep the first n entries (used when a diverged step is rolled back)."""
+        n = check.integer(n, "n", low=0)
         for column in self._columns.values():
             del column[n:]
 
@@ -56,7 +58,7 @@ class History:
     @classmethod
     def from_arrays(cls, arrays: Dict[str, np.ndarray], stop_reason: Optional[str]) -> "History":
         if stop_reason is not None and not isinstance(stop_reason, str):
-            raise ValueError(f"stop_reason: expected a string or None, got {stop_reason!r}")
+            raise ValueError(f"stop_reason: expected a string or None, got {check.brief(stop_reason)}")
         for name in FIELDS:
             column = arrays[f"history.{name}"]
             if column.dtype != np.float64 or column.ndim != 1:
@@ -76,7 +78,7 @@ class History:
         columns = [self._columns[name] for name in FIELDS]
         for i, row in enumerate(zip(*columns)):
             lines.append(f"{i + 1}," + ",".join(repr(v) for v in row))
-        atomic_write_bytes(os.fspath(path), ("\n".join(lines) + "\n").encode())
+        atomic_write_bytes(check.path(path, "path"), ("\n".join(lines) + "\n").encode())
 
     def plot(self, path=None, smooth: int = 50):
         """Loss and D-output curves (needs matplotlib: pip install "gankit[plot]").

@@ -34,6 +34,10 @@ MEDIAN_SUBSAMPLE = 1000
 # Below this many flops per thread a parallel region costs more (waking the team) than
 # the work it splits; the core uses the same bound.
 _MIN_FLOPS_PER_THREAD = 2.0e5
+# Largest |value| accepted in samples and bandwidths: squared distances of such values
+# (summed over up to 2**24 dimensions) and 1 / (2 bandwidth^2) stay far inside
+# float64's range, so no metric can overflow into inf or NaN.
+MAX_MAGNITUDE = 1e100
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +66,11 @@ class ModeScores:
 # -- argument checks ------------------------------------------------------------------
 def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
     """`value` as a float64 (n, dim) array with n >= min_rows, dim >= 1, all finite."""
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise TypeError(f"{where}: {name} must be a 2-D (n, dim) array of real numbers, got a "
+                        f"{type(value).__name__} NumPy cannot read as one") from None
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{where}: {name} must be an array of real numbers, got dtype {array.dtype}")
     if array.ndim != 2:
@@ -75,6 +83,10 @@ def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{where}: {name} must be finite, got {int(np.sum(~np.isfinite(array)))} "
                          f"NaN or infinite value(s)")
+    largest = float(np.abs(array).max())
+    if largest > MAX_MAGNITUDE:
+        raise ValueError(f"{where}: {name} must have values of magnitude at most {MAX_MAGNITUDE:g} "
+                         f"(so squared distances stay finite in float64), got {largest:g}")
     return array
 
 
@@ -91,6 +103,8 @@ def _positive_real(value, name: str, where: str) -> float:
     value = float(value)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{expected}, got {value}")
+    if not 1 / MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+        raise ValueError(f"{expected} between {1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {value}")
     return value
 
 
@@ -177,24 +191,15 @@ def median_bandwidth(x, y) -> float:
     of y, each chosen with numpy.random.default_rng(0), so the result is deterministic and
     symmetric in x and y. If the median is 0 (many repeated points) it is the mean of the
     non-zero distances, and 1.0 when all points coincide. Returns a float; raises like
-    nn1_accuracy, and ValueError if the median distance overflows float64."""
+    nn1_accuracy."""
     where = "median_bandwidth"
     x = _samples(x, "x", where)
     y = _samples(y, "y", where)
     _same_dim(x, y, ("x", "y"), where)
-    return _median_distance(x, y, where)
+    return _median_distance(x, y)
 
 
-def _median_distance(x: np.ndarray, y: np.ndarray, where: str) -> float:
-    bandwidth = _median_or_mean_distance(x, y)
-    if not math.isfinite(bandwidth):
-        raise ValueError(f"{where}: x and y must have distances that fit in float64, got a median "
-                         f"distance of {bandwidth} (values up to {max(np.abs(x).max(), np.abs(y).max()):.3g}); "
-                         f"rescale the data")
-    return bandwidth
-
-
-def _median_or_mean_distance(x: np.ndarray, y: np.ndarray) -> float:
+def _median_distance(x: np.ndarray, y: np.ndarray) -> float:
     total = x.shape[0] + y.shape[0]
     if total > MEDIAN_SUBSAMPLE:
         parts = []
@@ -225,22 +230,18 @@ def mmd2(x, y, bandwidth: Optional[float] = None) -> float:
     bandwidth None uses median_bandwidth(x, y). The estimate is unbiased, so it can be
     slightly negative when the distributions are equal. Returns a float. Raises TypeError
     for non-numeric input, ValueError if x or y is not a finite 2-D array with at least 2
-    rows, their column counts differ, or bandwidth is not positive and finite (nor so
-    extreme that 1 / (2 bandwidth^2) over- or underflows, nor a median distance that
-    overflows).
+    rows, their column counts differ, or a value or the bandwidth lies beyond
+    MAX_MAGNITUDE (or, for the bandwidth, below its inverse).
     """
     where = "mmd2"
     x = _samples(x, "x", where, min_rows=2)
     y = _samples(y, "y", where, min_rows=2)
     _same_dim(x, y, ("x", "y"), where)
     if bandwidth is None:
-        bandwidth = _median_distance(x, y, where)
+        bandwidth = _median_distance(x, y)
     else:
         bandwidth = _positive_real(bandwidth, "bandwidth", where)
-    gamma = 0.5 / bandwidth / bandwidth       # (bandwidth^2 itself may underflow to 0)
-    if not 0.0 < gamma < math.inf:
-        raise ValueError(f"{where}: bandwidth must keep 1 / (2 bandwidth^2) finite and non-zero, "
-                         f"got {bandwidth}")
+    gamma = 0.5 / bandwidth / bandwidth
     m, n = x.shape[0], y.shape[0]
     kxx = _kernel_sum_within(x, gamma) / (m * (m - 1))
     kyy = _kernel_sum_within(y, gamma) / (n * (n - 1))

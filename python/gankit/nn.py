@@ -69,7 +69,8 @@ class MLP:
     def __init__(self, sizes: Sequence[int], activation: str = "leaky_relu",
                  output: Optional[str] = None, slope: float = 0.2, seed: Optional[int] = None,
                  batch_norm: bool = False, pieces: Optional[int] = None, dropout: float = 0.0):
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        # A sequence (list, tuple, range, 1-D array): a set or dict has no order to trust.
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
             raise TypeError(f"sizes: expected a sequence of layer sizes like [2, 128, 1], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least two sizes [input, ..., output], got {list(sizes)!r}")
@@ -164,7 +165,7 @@ class MLP:
     def set_weights(self, weights) -> None:
         """Set every layer from a list like get_weights() returns. Checks every shape and
         value before writing anything, so a bad list leaves the network unchanged."""
-        _assign(self._net.param_views(), weights, "weights", ("W", "b", "gamma", "beta"))
+        _assign(self._net, self._net.param_views(), weights, "weights", ("W", "b", "gamma", "beta"))
         self._weights_given = True
 
     def buffers(self) -> List[Tuple[np.ndarray, np.ndarray]]:
@@ -179,7 +180,7 @@ class MLP:
     def set_buffers(self, buffers) -> None:
         """Set the running statistics from a list like get_buffers() returns (variances
         must be >= 0). Checked in full before anything is written."""
-        _assign(self._net.buffer_views(), buffers, "buffers", ("running_mean", "running_var"),
+        _assign(self._net, self._net.buffer_views(), buffers, "buffers", ("running_mean", "running_var"),
                 nonnegative=("running_var",))
 
     def init(self, seed: int) -> None:
@@ -206,9 +207,10 @@ class MLP:
     __call__ = forward
 
 
-def _assign(views, values, name: str, parts, nonnegative=()) -> None:
+def _assign(net, views, values, name: str, parts, nonnegative=()) -> None:
     """Write `values` (a list shaped like `views`: per entry a tuple of arrays) into the
-    views after checking every shape and value."""
+    views of `net` after checking every shape and value; the writes hold the network's
+    busy flag, so they are refused while a step runs on it in another thread."""
     if not isinstance(values, (list, tuple)) or len(values) != len(views):
         got = f"{len(values)} entries" if isinstance(values, (list, tuple)) else type(values).__name__
         raise ValueError(f"{name}: expected a list of {len(views)} entries, got {got}")
@@ -226,18 +228,24 @@ def _assign(views, values, name: str, parts, nonnegative=()) -> None:
                 raise ValueError(f"{label}: expected values >= 0, got {float(arr.min())}")
             arrays.append(arr)
         checked.append(arrays)
-    for arrays, targets in zip(checked, views):
-        for arr, target in zip(arrays, targets):
-            target[...] = arr
+    with net.exclusive():
+        for arrays, targets in zip(checked, views):
+            for arr, target in zip(arrays, targets):
+                target[...] = arr
 
 
 def _as_float_array(value, name: str, shape) -> np.ndarray:
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ValueError(f"{name}: expected an array of shape {tuple(shape)}, got a "
+                         f"{type(value).__name__} NumPy cannot read as one") from None
     if arr.dtype.kind != "f":
         raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
     if arr.shape != tuple(shape):
         raise ValueError(f"{name}: expected shape {tuple(shape)}, got {arr.shape}")
-    arr = arr.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32's range becomes Inf, refused below
+        arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: expected finite float32 values, got NaN or Inf "
                          "(float64 values beyond float32's range become Inf)")

@@ -1,5 +1,6 @@
 """Optimizer settings. The update itself runs in C++ over each network's flat
-parameter buffer (cpp/src/optimizer.cpp); these classes only carry and check settings."""
+parameter buffer (cpp/src/optimizer.cpp); these classes only carry and check settings
+(as the float32 values the core will use)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +21,11 @@ class Adam:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", check.real_number(self.lr, "lr", low=0, low_inclusive=False))
-        object.__setattr__(self, "beta1", check.real_number(self.beta1, "beta1", low=0, high=1, high_inclusive=False))
-        object.__setattr__(self, "beta2", check.real_number(self.beta2, "beta2", low=0, high=1, high_inclusive=False))
-        object.__setattr__(self, "eps", check.real_number(self.eps, "eps", low=0, low_inclusive=False))
-        object.__setattr__(self, "weight_decay", check.real_number(self.weight_decay, "weight_decay", low=0))
+        object.__setattr__(self, "lr", check.float32_number(self.lr, "lr", low=0, low_inclusive=False))
+        object.__setattr__(self, "beta1", check.float32_number(self.beta1, "beta1", low=0, high=1, high_inclusive=False))
+        object.__setattr__(self, "beta2", check.float32_number(self.beta2, "beta2", low=0, high=1, high_inclusive=False))
+        object.__setattr__(self, "eps", check.float32_number(self.eps, "eps", low=0, low_inclusive=False))
+        object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
 
     def _configure(self, core_net) -> None:
         core_net.configure_optimizer("adam", self.lr, beta1=self.beta1, beta2=self.beta2,
@@ -40,9 +41,9 @@ class SGD:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", check.real_number(self.lr, "lr", low=0, low_inclusive=False))
-        object.__setattr__(self, "momentum", check.real_number(self.momentum, "momentum", low=0, high=1, high_inclusive=False))
-        object.__setattr__(self, "weight_decay", check.real_number(self.weight_decay, "weight_decay", low=0))
+        object.__setattr__(self, "lr", check.float32_number(self.lr, "lr", low=0, low_inclusive=False))
+        object.__setattr__(self, "momentum", check.float32_number(self.momentum, "momentum", low=0, high=1, high_inclusive=False))
+        object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
 
     def _configure(self, core_net) -> None:
         core_net.configure_optimizer("sgd", self.lr, momentum=self.momentum,
@@ -57,7 +58,7 @@ def optimizer_from_dict(d: dict):
         return Adam(**d)
     if kind == "sgd":
         return SGD(**d)
-    raise ValueError(f"optimizer kind: expected 'adam' or 'sgd', got {kind!r}")
+    raise ValueError(f"optimizer kind: expected 'adam' or 'sgd', got {check.brief(kind)}")
 
 
 def optimizer_to_dict(opt) -> dict:

@@ -14,12 +14,16 @@ from typing import Tuple
 import numpy as np
 
 from . import __version__
+from ._validation import brief
 from .checkpoint import CheckpointError, load as load_container, save as save_container
 from .history import History
 from .nn import MLP, block_options
 from .optim import optimizer_from_dict, optimizer_to_dict
 
 KIND = "gankit.GAN"
+# What checking a parsed header can raise on content of the wrong type or shape
+# (RecursionError: absurdly nested JSON values); each becomes a CheckpointError.
+_UNUSABLE = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
 
 
 def save_gan(gan, path) -> None:
@@ -64,7 +68,7 @@ def load_gan(path):
         _apply_state(gan, meta, arrays)
     except CheckpointError:
         raise
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except _UNUSABLE as exc:
         raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {exc}") from exc
     return gan
 
@@ -78,13 +82,18 @@ def restore_gan(gan, path) -> None:
             "g_optimizer": optimizer_to_dict(gan.g_optimizer)}
     for key, value in mine.items():
         stored = _with_block_defaults(meta.get(key)) if key in ("G", "D") else meta.get(key)
-        if _normalise(stored) != _normalise(value):
-            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {stored!r}, "
-                             f"but this GAN's is {value!r}")
+        try:
+            differs = _normalise(stored) != _normalise(value)
+        except RecursionError as exc:
+            raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {key} "
+                                  f"is nested too deeply") from exc
+        if differs:
+            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {brief(stored)}, "
+                             f"but this GAN's is {brief(value)}")
     try:
         _check_sizes(meta, arrays)
         _apply_state(gan, meta, arrays)
-    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+    except _UNUSABLE as exc:
         raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {exc}") from exc
 
 
@@ -92,7 +101,7 @@ def _read(path) -> Tuple[dict, dict]:
     meta, arrays = load_container(path)
     if not isinstance(meta, dict) or meta.get("kind") != KIND:
         raise CheckpointError(f"{os.fspath(path)}: a gankit file, but not a GAN checkpoint "
-                              f"(kind {meta.get('kind') if isinstance(meta, dict) else None!r})")
+                              f"(kind {brief(meta.get('kind')) if isinstance(meta, dict) else None})")
     return meta, arrays
 
 
@@ -121,7 +130,7 @@ def _layer_sizes(config: dict):
     sizes = config["sizes"]
     if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
                                               and 1 <= s <= 2**24 for s in sizes) or len(sizes) < 2:
-        raise ValueError(f"sizes must be a list of integers in [1, 2**24], got {sizes!r}")
+        raise ValueError(f"sizes must be a list of integers in [1, 2**24], got {brief(sizes)}")
     options = block_options(sizes, config.get("activation"), config.get("batch_norm", False),
                             config.get("pieces"), config.get("dropout", 0.0))
     pieces = options["pieces"] or 1
@@ -181,7 +190,7 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
                              f"got {state.dtype} {state.shape}")
         step = meta[step_key]
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise ValueError(f"{step_key}: expected an integer >= 0, got {step!r}")
+            raise ValueError(f"{step_key}: expected an integer >= 0, got {brief(step)}")
         buffers = arrays.get(f"{name}.buffers")
         if buffers is not None and not (np.all(np.isfinite(buffers)) and
                                         _running_variances_ok(net, buffers)):
@@ -191,7 +200,7 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
     words = meta["noise_rng_state"]
     rng_state = [int(w) for w in words] if isinstance(words, list) else []
     if len(rng_state) != 4 or not all(0 <= w < 2**64 for w in rng_state) or not any(rng_state):
-        raise ValueError(f"noise_rng_state: expected four 64-bit words not all zero, got {words!r}")
+        raise ValueError(f"noise_rng_state: expected four 64-bit words not all zero, got {brief(words)}")
     sampler = None if meta["batch_rng_state"] is None else _pcg64_from_state(meta["batch_rng_state"])
     history = History.from_arrays(arrays, meta["stop_reason"])
 
@@ -230,7 +239,7 @@ def _dropout_state(meta: dict, name: str, net):
         return None
     state = [int(w) for w in words] if isinstance(words, list) and all(isinstance(w, str) for w in words) else []
     if len(state) != 2 or not all(0 <= w < 2**64 for w in state):
-        raise ValueError(f"{name}_dropout_state: expected two 64-bit words (seed, counter), got {words!r}")
+        raise ValueError(f"{name}_dropout_state: expected two 64-bit words (seed, counter), got {brief(words)}")
     return tuple(state)
 
 

@@ -25,55 +25,68 @@ def fit(gan, X, *, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_0
         callbacks: Iterable[Callable] = (), resume=None) -> History:
     """Train `gan` on the rows of X. See GAN.fit for the arguments."""
     data = _check_data(X, gan.data_dim)
-    batch_size = check.integer(batch_size, "batch_size", low=1)
+    batch_size = check.count(batch_size, "batch_size")
     if batch_size > len(data):
         raise ValueError(f"batch_size: expected at most the number of data rows ({len(data)}), got {batch_size}")
     d_steps = check.integer(d_steps, "d_steps", low=1)
     rules = StopRules(max_iter, min_loss, min_loss_on, equilibrium_tol, window)
     checkpoint_every = check.integer(checkpoint_every, "checkpoint_every", low=1)
-    checkpoint = None if checkpoint is None else os.fspath(checkpoint)
-    callbacks = list(callbacks)
-    for i, cb in enumerate(callbacks):
-        if not callable(cb):
-            raise TypeError(f"callbacks[{i}]: expected a callable, got {type(cb).__name__}")
+    checkpoint = None if checkpoint is None else check.path(checkpoint, "checkpoint")
+    if resume is not None:
+        resume = check.path(resume, "resume")
+    callbacks = _check_callbacks(callbacks)
     if resume is not None:
         gan._restore(resume)
 
     history = gan.history
-    guard = _DivergenceGuard(gan)
     sampler = gan._batch_sampler()
+    guard = _DivergenceGuard(gan)
     reporter = _Progress(rules.max_iter, len(history)) if progress else None
     time_offset = float(history["time"][-1]) if len(history) else 0.0
     start = time.perf_counter()
     reason = rules.reason_to_stop(history)
-    while reason is None:
-        guard.snapshot()
-        d_loss = d_real = d_fake = 0.0
-        for _ in range(d_steps):
-            batch = data[sampler.integers(0, len(data), batch_size)]
-            step = gan.d_step(batch)
-            d_loss += step.d_loss / d_steps
-            d_real += step.d_real / d_steps
-            d_fake += step.d_fake / d_steps
-        g = gan.g_step(batch_size=batch_size)
-        bad = [name for name, v in (("d_loss", d_loss), ("g_loss", g.g_loss)) if not math.isfinite(v)]
-        if bad:
+    iteration_open = False
+    try:
+        while reason is None:
+            guard.snapshot()
+            iteration_open = True
+            d_loss = d_real = d_fake = 0.0
+            for _ in range(d_steps):
+                batch = data[sampler.integers(0, len(data), batch_size)]
+                step = gan.d_step(batch)
+                d_loss += step.d_loss / d_steps
+                d_real += step.d_real / d_steps
+                d_fake += step.d_fake / d_steps
+            g = gan.g_step(batch_size=batch_size)
+            bad = [name for name, v in (("d_loss", d_loss), ("g_loss", g.g_loss)) if not math.isfinite(v)]
+            if not guard.state_is_finite():
+                bad.append("the parameters or optimizer state")
+            if bad:
+                guard.restore()
+                iteration_open = False
+                warnings.warn(f"training diverged at iteration {len(history) + 1}: {' and '.join(bad)} "
+                              "became non-finite; the parameters of the last finite step are restored",
+                              RuntimeWarning, stacklevel=3)
+                reason = "diverged"
+                break
+            history.append(d_loss, g.g_loss, d_real, d_fake, time_offset + time.perf_counter() - start)
+            iteration_open = False
+            iteration = len(history)
+            if any(cb(iteration, _record(history), gan) for cb in callbacks):
+                reason = "callback"
+            if checkpoint is not None and iteration % checkpoint_every == 0:
+                gan.save(checkpoint)
+            if reporter is not None:
+                reporter.update(history)
+            if reason is None:
+                reason = rules.reason_to_stop(history)
+    except BaseException:
+        # KeyboardInterrupt, ConcurrentUseError, MemoryError...: an iteration cut short
+        # is undone, so the GAN is exactly at the end of its last recorded iteration and
+        # a later save or fit continues as if nothing had happened.
+        if iteration_open:
             guard.restore()
-            warnings.warn(f"training diverged at iteration {len(history) + 1}: {' and '.join(bad)} "
-                          "became non-finite; the parameters of the last finite step are restored",
-                          RuntimeWarning, stacklevel=3)
-            reason = "diverged"
-            break
-        history.append(d_loss, g.g_loss, d_real, d_fake, time_offset + time.perf_counter() - start)
-        iteration = len(history)
-        if any(cb(iteration, _record(history), gan) for cb in callbacks):
-            reason = "callback"
-        if checkpoint is not None and iteration % checkpoint_every == 0:
-            gan.save(checkpoint)
-        if reporter is not None:
-            reporter.update(history)
-        if reason is None:
-            reason = rules.reason_to_stop(history)
+        raise
     history.stop_reason = reason
     if checkpoint is not None:
         gan.save(checkpoint)
@@ -86,6 +99,16 @@ def _record(history: History) -> dict:
     return {name: float(history.last(name, 1)[0]) for name in history.keys()}
 
 
+def _check_callbacks(callbacks) -> list:
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks: expected a list of callables, got {type(callbacks).__name__}")
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{i}]: expected a callable, got {type(cb).__name__}")
+    return callbacks
+
+
 def _check_data(X, data_dim: int) -> np.ndarray:
     """X as C-contiguous float32 (n, data_dim), finite; validated once, not per batch."""
     if isinstance(X, np.ndarray):
@@ -93,8 +116,9 @@ def _check_data(X, data_dim: int) -> np.ndarray:
     else:
         try:
             arr = np.asarray(X)
-        except Exception as exc:
-            raise TypeError(f"X: expected a float array of shape (n, {data_dim}), got {type(X).__name__}") from exc
+        except Exception as exc:  # ragged lists, objects NumPy cannot hold
+            raise TypeError(f"X: expected a float array of shape (n, {data_dim}), got "
+                            f"{type(X).__name__} that is not one ({exc})") from None
     if arr.dtype.kind != "f":
         raise TypeError(f"X: expected a float32 or float64 array, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[1] != data_dim or arr.shape[0] < 1:
@@ -108,28 +132,46 @@ def _check_data(X, data_dim: int) -> np.ndarray:
 
 
 class _DivergenceGuard:
-    """Keeps the last state whose parameters are all finite (parameters, optimizer state
-    and batch-norm running statistics of both networks) so a diverged step can be undone.
-    One copy per iteration, into buffers allocated once."""
+    """Keeps the state at the start of the current iteration, all of it: parameters,
+    optimizer state and batch-norm running statistics of both networks, their step
+    counts and dropout counters, the noise and batch RNG states and the history length,
+    so an iteration that diverged or was interrupted can be undone exactly. fit keeps
+    that state finite: it refuses non-finite parameters at the start and undoes any
+    iteration after which they are not. One copy per iteration, into buffers allocated
+    once."""
 
     def __init__(self, gan):
+        self._gan = gan
         self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state,
                        gan.G._net.buffers, gan.D._net.buffers]
         self._nets = [gan.G._net, gan.D._net]
+        if not self.state_is_finite():
+            raise ValueError("GAN: expected finite parameters and optimizer state before training, "
+                             "got NaN or Inf (written through a parameter view?)")
         self._saved = [v.copy() for v in self._views]
-        self._steps = [net.optimizer_step for net in self._nets]
+        self.snapshot()
+
+    def state_is_finite(self) -> bool:
+        return all(np.isfinite(v).all() for v in self._views)
 
     def snapshot(self) -> None:
-        if all(np.isfinite(v).all() for v in (self._views[0], self._views[2])):
-            for saved, view in zip(self._saved, self._views):
-                np.copyto(saved, view)
-            self._steps = [net.optimizer_step for net in self._nets]
+        for saved, view in zip(self._saved, self._views):
+            np.copyto(saved, view)
+        self._steps = [net.optimizer_step for net in self._nets]
+        self._dropout_states = [net.dropout_state for net in self._nets]
+        self._noise_state = self._gan._gan.rng_state
+        self._batch_state = self._gan._batch_sampler().bit_generator.state
+        self._length = len(self._gan.history)
 
     def restore(self) -> None:
         for saved, view in zip(self._saved, self._views):
             np.copyto(view, saved)
-        for net, step in zip(self._nets, self._steps):
+        for net, step, dropout in zip(self._nets, self._steps, self._dropout_states):
             net.optimizer_step = step
+            net.dropout_state = dropout
+        self._gan._gan.rng_state = self._noise_state
+        self._gan._batch_sampler().bit_generator.state = self._batch_state
+        self._gan.history.truncate(self._length)
 
 
 class _Progress:
