@@ -69,3 +69,32 @@ def test_kernel_registry():
 def test_matmul_rejects_mismatched_inner_dimensions():
     with pytest.raises(ValueError, match="inner dimensions"):
         gk._core.matmul(np.ones((3, 4), np.float32), np.ones((5, 2), np.float32))
+
+
+# The boundary's finiteness scan works block by block (a branch-free pass per block, the
+# exact index looked for only in a block that has a bad value) and releases the GIL for
+# large arrays: the first offender must be reported wherever it lies, for either dtype.
+# 1e39 is no float32; as a float64 it is "beyond float32's range".
+@pytest.mark.parametrize("dtype, bad", [(np.float32, np.nan), (np.float32, np.inf),
+                                        (np.float32, -np.inf), (np.float64, np.nan),
+                                        (np.float64, -np.inf), (np.float64, 1e39)])
+@pytest.mark.parametrize("size", [1, 7, 2048, 2049, 300 * 300])
+@given(data=st.data())
+def test_matmul_reports_the_first_non_finite_value(dtype, bad, size, data):
+    a = np.ones((size, 1), dtype=dtype)
+    first = data.draw(st.integers(0, size - 1), label="first")
+    later = data.draw(st.lists(st.integers(first, size - 1), max_size=3), label="later")
+    a[[first, *later], 0] = bad
+    expected = "NaN" if np.isnan(bad) else ("Inf" if np.isinf(bad) else "beyond float32's range")
+    with pytest.raises(ValueError, match=rf"a: expected finite float32 values, got .*{expected}.* at flat index {first}$"):
+        gk._core.matmul(a, np.ones((1, 1), dtype=dtype))
+
+
+def test_matmul_accepts_float32_extremes():
+    """The largest finite float32 values and subnormals pass the scan."""
+    extremes = np.array([[np.finfo(np.float32).max], [-np.finfo(np.float32).max],
+                         [np.finfo(np.float32).smallest_subnormal], [0.0]], dtype=np.float32)
+    out = gk._core.matmul(extremes, np.ones((1, 1), dtype=np.float32))
+    np.testing.assert_array_equal(out, extremes)
+    as_float64 = gk._core.matmul(extremes.astype(np.float64), np.ones((1, 1)))
+    np.testing.assert_array_equal(as_float64, extremes)

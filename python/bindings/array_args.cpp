@@ -1,6 +1,7 @@
 // Argument conversion and validation at the Python boundary (see array_args.h).
 #include "array_args.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -41,20 +42,46 @@ py::array as_numeric_array(py::handle obj, const char* name) {
 
 // NaN, Inf, and (for float64 input) values beyond float32's range, which the cast
 // would turn into Inf. Checked on the source values so the message says which.
+//
+// Every array entering the core is scanned, so the scan must cost little next to the
+// kernel it guards: a branch-free test per block of values, which the compiler turns
+// into vector compares (`!(|v| <= max)` is true for NaN too, since every comparison
+// with NaN is false), and the exact first offender is looked for only in a block that
+// has one. Large arrays are scanned with the GIL released.
+template <typename T>
+py::ssize_t first_beyond_float32(const T* data, py::ssize_t n) {
+  constexpr T kLimit = static_cast<T>(3.4028234663852886e38);  // FLT_MAX, exact in both types
+  constexpr py::ssize_t kBlock = 2048;
+  for (py::ssize_t start = 0; start < n; start += kBlock) {
+    const py::ssize_t end = std::min(n, start + kBlock);
+    int bad = 0;
+    for (py::ssize_t i = start; i < end; ++i) bad |= !(std::fabs(data[i]) <= kLimit);
+    if (bad == 0) continue;
+    for (py::ssize_t i = start; i < end; ++i)
+      if (!(std::fabs(data[i]) <= kLimit)) return i;
+  }
+  return -1;
+}
+
 template <typename T>
 void require_finite_as_float32(const T* data, py::ssize_t n, const char* name) {
-  constexpr double kFloat32Max = 3.4028234663852886e38;
-  for (py::ssize_t i = 0; i < n; ++i) {
-    const double value = static_cast<double>(data[i]);
-    if (std::isfinite(value) && std::fabs(value) <= kFloat32Max) continue;
-    std::ostringstream msg;
-    msg << name << ": expected finite float32 values, got ";
-    if (std::isnan(value)) msg << "NaN";
-    else if (std::isinf(value)) msg << "Inf";
-    else msg << value << " (beyond float32's range)";
-    msg << " at flat index " << i;
-    throw py::value_error(msg.str());
+  constexpr py::ssize_t kReleaseGilFrom = 1 << 16;  // below, releasing costs more than it frees
+  py::ssize_t bad;
+  if (n >= kReleaseGilFrom) {
+    py::gil_scoped_release release;  // the caller's array object keeps `data` alive
+    bad = first_beyond_float32(data, n);
+  } else {
+    bad = first_beyond_float32(data, n);
   }
+  if (bad < 0) return;
+  const double value = static_cast<double>(data[bad]);
+  std::ostringstream msg;
+  msg << name << ": expected finite float32 values, got ";
+  if (std::isnan(value)) msg << "NaN";
+  else if (std::isinf(value)) msg << "Inf";
+  else msg << value << " (beyond float32's range)";
+  msg << " at flat index " << bad;
+  throw py::value_error(msg.str());
 }
 
 void require_finite(const py::array& arr, const char* name) {
