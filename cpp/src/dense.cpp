@@ -1,7 +1,12 @@
 // Dense layer forward/backward on top of the GEMM (see dense.h for shapes).
 #include "gankit/dense.h"
 
+#include <algorithm>
+
+#include "gankit/aligned_buffer.h"
 #include "gankit/gemm.h"
+#include "gankit/threads.h"
+#include "gemm/skinny.h"
 
 namespace gankit {
 
@@ -22,6 +27,58 @@ void column_sums(const float* d_z, float* d_b, std::int64_t batch, std::int64_t 
     for (std::int64_t j = 0; j < fan_out; ++j) d_b[j] += d_z[r * fan_out + j];
 }
 
+// The input gradient d_x = d_z wᵀ can be computed as its transpose, d_xᵀ (fan_in, batch)
+// = w (fan_in, fan_out) d_zᵀ (fan_out, batch): then w is the GEMM's A, read where it
+// lies, instead of its B, which the GEMM packs (a transposing copy of all of w) for
+// every product. That saves fan_in * fan_out packed elements and costs packing d_zᵀ
+// (batch * fan_out) and transposing the result back (batch * fan_in, about twice, with
+// the derivative pass): worth it when the batch is small next to the layer. Each
+// element is the same FMA chain over fan_out in the same blocks either way (a * b ==
+// b * a exactly), so the result is bitwise the same as the direct product's.
+bool input_gradient_by_transpose(std::int64_t batch, std::int64_t fan_in, std::int64_t fan_out) {
+  // Either product this narrow takes the GEMM's skinny path, whose sums are ordered
+  // differently: the two ways would no longer agree to the bit.
+  if (batch <= gemm_detail::kSkinnyMaxN || fan_in <= gemm_detail::kSkinnyMaxN) return false;
+  return batch * (fan_out + 2 * fan_in) < fan_in * fan_out;
+}
+
+// d_x (batch, fan_in) = d_x_t (fan_in, batch)ᵀ * x_act'(x), in blocks of rows of d_x;
+// the derivative is the GEMM's own epilogue, so it rounds exactly as the fused one.
+void transpose_times_derivative(const float* d_x_t, float* d_x, std::int64_t batch,
+                                std::int64_t fan_in, const GemmEpilogue& times_derivative) {
+  constexpr std::int64_t kRows = 16, kCols = 64;  // a block: 16 rows of d_x, 4 KiB
+  const std::int64_t row_blocks = (batch + kRows - 1) / kRows;
+  const int nt = threads_for(row_blocks, 4.0 * kRows * static_cast<double>(fan_in));
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (std::int64_t block = 0; block < row_blocks; ++block) {
+    const std::int64_t i0 = block * kRows, i1 = std::min(batch, i0 + kRows);
+    for (std::int64_t j0 = 0; j0 < fan_in; j0 += kCols) {
+      const std::int64_t j1 = std::min(fan_in, j0 + kCols);
+      for (std::int64_t i = i0; i < i1; ++i)
+        for (std::int64_t j = j0; j < j1; ++j) d_x[i * fan_in + j] = d_x_t[j * batch + i];
+    }
+    apply_epilogue_tile(times_derivative, d_x + i0 * fan_in, fan_in, i0, 0, i1 - i0, fan_in);
+  }
+}
+
+// d_x (batch, fan_in) = (d_z wᵀ) * x_act'(x), whichever way is cheaper (see above).
+void input_gradient(const MatrixView& d_z, const float* w, const float* x, float* d_x,
+                    std::int64_t batch, std::int64_t fan_in, std::int64_t fan_out,
+                    Activation x_act, float slope) {
+  const GemmEpilogue times_derivative = activation_derivative_epilogue(x, fan_in, x_act, slope);
+  if (!input_gradient_by_transpose(batch, fan_in, fan_out)) {
+    gemm(d_z, transposed(row_major(w, fan_in, fan_out)), d_x, fan_in, /*accumulate=*/false,
+         &times_derivative);
+    return;
+  }
+  // Scratch per thread, grow-only like the GEMM's packing buffers: allocated on a
+  // network's first step only.
+  thread_local AlignedBuffer d_x_t;
+  d_x_t.resize_discard(fan_in * batch);
+  gemm(row_major(w, fan_in, fan_out), transposed(d_z), d_x_t.data(), batch, /*accumulate=*/false);
+  transpose_times_derivative(d_x_t.data(), d_x, batch, fan_in, times_derivative);
+}
+
 }  // namespace
 
 void dense_backward(const float* x, const float* w, const float* y, float* d_y, float* d_w,
@@ -38,13 +95,9 @@ void dense_backward_from_z(const float* x, const float* w, const float* d_z_data
                            std::int64_t fan_out, Activation x_act, float slope,
                            const DenseUpdate* update) {
   const MatrixView d_z = row_major(d_z_data, batch, fan_out);
-  if (d_x != nullptr) {
-    // d_x (batch, fan_in) = (d_z (batch, fan_out) wᵀ (fan_out, fan_in)) * x_act'(x), first:
-    // an update below changes w.
-    const GemmEpilogue times_derivative = activation_derivative_epilogue(x, fan_in, x_act, slope);
-    gemm(d_z, transposed(row_major(w, fan_in, fan_out)), d_x, fan_in, /*accumulate=*/false,
-         &times_derivative);
-  }
+  // d_x (batch, fan_in) = (d_z (batch, fan_out) wᵀ (fan_out, fan_in)) * x_act'(x), first:
+  // an update below changes w.
+  if (d_x != nullptr) input_gradient(d_z, w, x, d_x, batch, fan_in, fan_out, x_act, slope);
   if (d_w == nullptr) return;
   const MatrixView x_t = transposed(row_major(x, batch, fan_in));
   const std::int64_t w_size = fan_in * fan_out;

@@ -15,6 +15,7 @@
 #include "gankit/aligned_buffer.h"
 #include "gankit/dense.h"
 #include "gankit/gan.h"
+#include "gankit/gemm.h"
 #include "gankit/loss.h"
 #include "gankit/mlp.h"
 #include "gankit/optimizer.h"
@@ -68,6 +69,40 @@ TEST_CASE(activation_backward_uses_output) {
   }
   CHECK_THROWS(validate_slope(-0.1f), std::invalid_argument);
   CHECK_THROWS(activation_from_name("swish"), std::invalid_argument);
+}
+
+// dense_backward_from_z computes the input gradient as (w d_zᵀ)ᵀ when the batch is small
+// next to the layer (no packing of all of w) and directly otherwise; both must give
+// bitwise the direct product with the fused derivative, at any thread count. Shapes on
+// both sides of the switch, odd sizes, and the skinny edge (4 and 5).
+TEST_CASE(dense_input_gradient_bitwise_equal_either_way) {
+  struct Shape { std::int64_t batch, fan_in, fan_out; };
+  const Shape shapes[] = {{5, 37, 101}, {7, 300, 257}, {13, 64, 1000}, {64, 1024, 784},
+                          {5, 5, 300}, {4, 300, 300}, {300, 37, 101}, {17, 129, 17}};
+  const Activation acts[] = {Activation::leaky_relu, Activation::tanh, Activation::identity};
+  const int initial_threads = num_threads();
+  Rng rng(11);
+  for (const Shape& s : shapes) {
+    std::vector<float> x(s.batch * s.fan_in), w(s.fan_in * s.fan_out), d_z(s.batch * s.fan_out);
+    rng.fill_normal(x.data(), static_cast<std::int64_t>(x.size()));
+    rng.fill_normal(w.data(), static_cast<std::int64_t>(w.size()));
+    rng.fill_normal(d_z.data(), static_cast<std::int64_t>(d_z.size()));
+    for (float& v : x) v = std::tanh(v);  // a tanh layer's outputs are in (-1, 1)
+    for (Activation act : acts) {
+      std::vector<float> direct(s.batch * s.fan_in);
+      const GemmEpilogue derivative = activation_derivative_epilogue(x.data(), s.fan_in, act, 0.2f);
+      gemm(row_major(d_z.data(), s.batch, s.fan_out), transposed(row_major(w.data(), s.fan_in, s.fan_out)),
+           direct.data(), s.fan_in, /*accumulate=*/false, &derivative);
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        std::vector<float> d_x(s.batch * s.fan_in, -7.0f);
+        dense_backward_from_z(x.data(), w.data(), d_z.data(), nullptr, nullptr, d_x.data(),
+                              s.batch, s.fan_in, s.fan_out, act, 0.2f);
+        CHECK(std::memcmp(d_x.data(), direct.data(), d_x.size() * sizeof(float)) == 0);
+      }
+      set_num_threads(initial_threads);
+    }
+  }
 }
 
 TEST_CASE(adam_first_step_is_lr_times_sign) {
