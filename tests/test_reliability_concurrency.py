@@ -215,10 +215,19 @@ def test_set_weights_is_refused_while_a_step_runs_in_another_thread():
     weights = gan.D.get_weights()
     stop, refused, errors = threading.Event(), [0], []
 
+    steps = [0]
+
     def stepper():
+        # The guard works both ways: a step that starts while set_weights writes is
+        # refused too. That is the documented outcome, so the stepper keeps going (it
+        # once stopped at its first refusal and left set_weights nothing to collide with).
         try:
             while not stop.is_set():
-                gan._gan.d_step(DATA[:2048], None, 2048)
+                try:
+                    gan._gan.d_step(DATA[:2048], None, 2048)
+                    steps[0] += 1
+                except gk.ConcurrentUseError:
+                    pass
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -232,8 +241,9 @@ def test_set_weights_is_refused_while_a_step_runs_in_another_thread():
             refused[0] += 1
     stop.set()
     t.join()
+    assert not errors, errors
+    assert steps[0] > 0
     assert refused[0] > 0
-    assert not errors or all(isinstance(e, gk.ConcurrentUseError) for e in errors)
 
 
 # -- fork -----------------------------------------------------------------------------------------
