@@ -8,6 +8,8 @@
 
 #if GANKIT_GEMM_X86
 #include <immintrin.h>
+
+#include "../activation/simd_avx2.h"  // first_lanes8, shared with the micro-kernel
 #define GANKIT_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
@@ -17,11 +19,7 @@ namespace gemm_detail {
 #if GANKIT_GEMM_X86
 namespace {
 
-GANKIT_AVX2 inline __m256i first_lanes(std::int64_t count) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const int clamped = static_cast<int>(count < 0 ? 0 : (count > 8 ? 8 : count));
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), lane);
-}
+using activation_detail::first_lanes8;
 
 GANKIT_AVX2 inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -47,7 +45,7 @@ GANKIT_AVX2 void dot_block(std::int64_t k, const float* a, std::int64_t lda, con
     }
   }
   if (p < k) {
-    const __m256i mask = first_lanes(k - p);
+    const __m256i mask = first_lanes8(k - p);
     __m256 b[N];
     for (int j = 0; j < N; ++j) b[j] = _mm256_maskload_ps(bt + j * k + p, mask);
     for (int r = 0; r < R; ++r) {
@@ -90,7 +88,7 @@ GANKIT_AVX2 void axpy_block(std::int64_t valid, std::int64_t k, const float* x, 
   __m256 acc[V][N];
   __m256i mask[V];
   for (int v = 0; v < V; ++v) {
-    mask[v] = first_lanes(valid - 8 * v);
+    mask[v] = first_lanes8(valid - 8 * v);
     for (int j = 0; j < N; ++j) acc[v][j] = _mm256_setzero_ps();
   }
   const bool full = valid == 8 * V;
