@@ -39,14 +39,14 @@ double seconds_now() {
 
 // Minimal matmul FLOPs of one iteration, as benchmarks/speed.py counts them.
 double flops_per_iteration(const Config& c) {
-  auto sum = [](const std::vector<std::int64_t>& sizes, std::size_t from) {
+  auto sum = [](const std::vector<std::int64_t>& sizes) {  // Σ fan_in · fan_out
     double s = 0;
-    for (std::size_t i = from; i + 1 < sizes.size(); ++i) s += double(sizes[i]) * double(sizes[i + 1]);
+    for (std::size_t i = 0; i + 1 < sizes.size(); ++i) s += double(sizes[i]) * double(sizes[i + 1]);
     return s;
   };
-  const double g = sum(c.generator, 0), d = sum(c.discriminator, 0);
-  const double g1 = sum(c.generator, 0) - sum(c.generator, 1);
-  const double d1 = sum(c.discriminator, 0) - sum(c.discriminator, 1);
+  const double g = sum(c.generator), d = sum(c.discriminator);
+  const double g1 = double(c.generator[0]) * double(c.generator[1]);  // first layers
+  const double d1 = double(c.discriminator[0]) * double(c.discriminator[1]);
   return 2.0 * double(c.batch) * (4 * g - g1 + 8 * d - 2 * d1);
 }
 
