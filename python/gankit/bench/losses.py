@@ -30,6 +30,7 @@ import numpy as np
 
 import gankit as gk
 
+from . import _arguments
 from . import losses_report as report
 from .losses_gradients import gradient_view
 from .losses_probe import ProbeSpec, failed_probe, probe_one, summarize_probes
@@ -51,25 +52,6 @@ QUICK_PROBE_STEPS = 300
 
 
 # -- arguments ----------------------------------------------------------------------------
-def _names(text: str, allowed: Sequence[str], flag: str) -> List[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [n for n in names if n not in allowed]
-    if not names or bad:
-        raise argparse.ArgumentTypeError(
-            f"{flag}: expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
-    return list(dict.fromkeys(names))
-
-
-def _positive_ints(text: str) -> List[int]:
-    try:
-        values = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return list(dict.fromkeys(values))
-
-
 def _per_dataset(text: str) -> Dict[str, int]:
     """"N" (every dataset) or "ring=N,grid=M"; returns {dataset or "*": N}."""
     out: Dict[str, int] = {}
@@ -110,12 +92,12 @@ def default_jobs() -> int:
 def build_parser(prog: str) -> argparse.ArgumentParser:
     budgets = ", ".join(f"{n} {d.max_iter}" for n, d in DATASETS.items())
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0].replace("\n", " "))
-    p.add_argument("--datasets", type=lambda t: _names(t, tuple(DATASETS), "--datasets"), default=None,
+    p.add_argument("--datasets", type=lambda text: _arguments.names(text, tuple(DATASETS)), default=None,
                    help="comma-separated; digits needs scikit-learn and is skipped with a note "
                         "without it (default: ring,grid,digits; --quick: ring,grid)")
-    p.add_argument("--g-losses", type=lambda t: _names(t, G_LOSSES, "--g-losses"), default=list(G_LOSSES),
+    p.add_argument("--g-losses", type=lambda text: _arguments.names(text, G_LOSSES), default=list(G_LOSSES),
                    help=f"generator losses to compare (default: {','.join(G_LOSSES)})")
-    p.add_argument("--d-steps", type=_positive_ints, default=None,
+    p.add_argument("--d-steps", type=lambda text: _arguments.positive_ints(text, unique=True), default=None,
                    help="values of k, discriminator steps per generator step (default: "
                         f"{','.join(map(str, DEFAULT_D_STEPS))}; --quick: {','.join(map(str, QUICK['d_steps']))})")
     p.add_argument("--seeds", type=_positive_int, default=None,

@@ -13,20 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import List
 
-from .speed_configs import CONFIGS, DEFAULT_CONFIGS, initial_state, parse_config_names
+from . import _arguments
+from .speed_configs import CONFIGS, DEFAULT_CONFIGS, initial_state
 from .speed_gankit import GankitIteration
-
-
-def _thread_list(text: str) -> List[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers like 1,2, got {text!r}")
-    return values
 
 
 def _positive_seconds(text: str) -> float:
@@ -37,13 +27,6 @@ def _positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
-
-
-def _config_list(text: str) -> List[str]:
-    try:
-        return parse_config_names(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def profile_config(name: str, threads: int, seconds: float) -> dict:
@@ -78,9 +61,9 @@ def profile_config(name: str, threads: int, seconds: float) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gankit bench profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", type=_config_list, default=list(DEFAULT_CONFIGS),
+    parser.add_argument("--configs", type=_arguments.config_names, default=list(DEFAULT_CONFIGS),
                         help=f"comma-separated, from {', '.join(DEFAULT_CONFIGS)} (default: all)")
-    parser.add_argument("--threads", type=_thread_list, default=[1, 2], help="thread counts (default 1,2)")
+    parser.add_argument("--threads", type=_arguments.positive_ints, default=[1, 2], help="thread counts (default 1,2)")
     parser.add_argument("--seconds", type=_positive_seconds, default=3.0,
                         help="seconds per config and thread count (default 3)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")

@@ -32,38 +32,13 @@ import sys
 import time
 from typing import Dict, List
 
-from ._workers import FRAMEWORK_MODULES, Worker, WorkerError, is_installed, machine_busy_seconds
-from .speed_configs import CONFIGS, DEFAULT_CONFIGS, FLOP_FORMULA, minimal_flops, parse_config_names
+from . import _arguments
+from ._workers import Worker, WorkerError, is_installed, machine_busy_seconds
+from .speed_configs import CONFIGS, DEFAULT_CONFIGS, FLOP_FORMULA, minimal_flops
 from .speed_report import machine_info, markdown_report
 
 FRAMEWORKS = ("gankit", "numpy", "torch", "jax")
 COMPARED = ("torch", "jax")  # the frameworks gankit's ratio is taken against
-
-
-def _int_list(text: str, flag: str) -> List[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{flag}: expected comma-separated positive integers, got {text!r}")
-    return values
-
-
-def _framework_list(text: str) -> List[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [n for n in names if n not in FRAMEWORK_MODULES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"--frameworks: expected comma-separated names from {list(FRAMEWORKS)}, got {text!r}")
-    return list(dict.fromkeys(names))
-
-
-def _config_list(text: str) -> List[str]:
-    try:
-        return parse_config_names(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gankit bench speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="configs:\n" + "\n".join(f"  {c.name:9s} {c.describe()}" + (f" ({c.note})" if c.note else "")
                                          for c in CONFIGS.values()))
-    parser.add_argument("--configs", type=_config_list, default=None,
+    parser.add_argument("--configs", type=_arguments.config_names, default=None,
                         help="comma-separated config names, or 'all' (default: toy2d,digits,mnist64,mnist256)")
-    parser.add_argument("--threads", type=lambda t: _int_list(t, "--threads"), default=[1, 2],
+    parser.add_argument("--threads", type=_arguments.positive_ints, default=[1, 2],
                         help="thread counts, comma-separated (default: 1,2)")
-    parser.add_argument("--frameworks", type=_framework_list, default=list(FRAMEWORKS),
+    parser.add_argument("--frameworks", type=lambda text: _arguments.names(text, FRAMEWORKS), default=list(FRAMEWORKS),
                         help="comma-separated from gankit,numpy,torch,jax (default: all; "
                              "ones not installed are reported and skipped)")
     parser.add_argument("--seconds", type=float, default=None,

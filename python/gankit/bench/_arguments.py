@@ -1,0 +1,36 @@
+"""argparse `type=` converters shared by the `gankit bench` commands. Each raises
+argparse.ArgumentTypeError, which argparse reports prefixed with the option's name."""
+from __future__ import annotations
+
+import argparse
+from typing import List, Sequence
+
+from .speed_configs import parse_config_names
+
+
+def positive_ints(text: str, unique: bool = False) -> List[int]:
+    """'1,2' -> [1, 2]; with `unique`, repeats are dropped (first occurrence kept)."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers like 1,2, got {text!r}")
+    return list(dict.fromkeys(values)) if unique else values
+
+
+def names(text: str, allowed: Sequence[str]) -> List[str]:
+    """A non-empty comma-separated subset of `allowed`, repeats dropped, order kept."""
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    if not chosen or any(name not in allowed for name in chosen):
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
+    return list(dict.fromkeys(chosen))
+
+
+def config_names(text: str) -> List[str]:
+    """Throughput configurations: comma-separated names, or 'all'."""
+    try:
+        return parse_config_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
