@@ -29,7 +29,7 @@ constexpr float kShift = 1.0e-6f;
 using FmaBatch = float (*)(std::int64_t steps);
 
 #if GANKIT_GEMM_X86
-__attribute__((target("avx512f"))) float fma_batch_avx512(std::int64_t steps) {
+GANKIT_AVX512 float fma_batch_avx512(std::int64_t steps) {
   __m512 acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(1.0f + 0.01f * c);
   const __m512 scale = _mm512_set1_ps(kScale);
@@ -45,7 +45,7 @@ __attribute__((target("avx512f"))) float fma_batch_avx512(std::int64_t steps) {
   return total;
 }
 
-__attribute__((target("avx2,fma"))) float fma_batch_avx2(std::int64_t steps) {
+GANKIT_AVX2 float fma_batch_avx2(std::int64_t steps) {
   __m256 acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(1.0f + 0.01f * c);
   const __m256 scale = _mm256_set1_ps(kScale);

@@ -4,13 +4,12 @@
 // horizontal reduction), whatever the thread count.
 #include "skinny.h"
 
-#include "ukernel.h"  // GANKIT_GEMM_X86
+#include "ukernel.h"  // GANKIT_GEMM_X86, GANKIT_AVX2
 
 #if GANKIT_GEMM_X86
 #include <immintrin.h>
 
 #include "../activation/simd_avx2.h"  // first_lanes8, shared with the micro-kernel
-#define GANKIT_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 namespace gankit {

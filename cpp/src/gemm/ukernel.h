@@ -18,6 +18,13 @@
 #define GANKIT_GEMM_X86 0
 #endif
 
+// The two ISAs the x86 GEMM code targets, spelled once for the kernels, the skinny
+// loops and the FMA-peak probe.
+#if GANKIT_GEMM_X86
+#define GANKIT_AVX2 __attribute__((target("avx2,fma")))
+#define GANKIT_AVX512 __attribute__((target("avx512f")))
+#endif
+
 namespace gankit {
 namespace gemm_detail {
 

@@ -16,7 +16,6 @@
 
 #if GANKIT_GEMM_X86
 #include "../activation/simd_avx2.h"
-#define GANKIT_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 namespace gankit {

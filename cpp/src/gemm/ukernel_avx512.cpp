@@ -14,7 +14,6 @@
 
 #if GANKIT_GEMM_X86
 #include <immintrin.h>
-#define GANKIT_AVX512 __attribute__((target("avx512f")))
 #endif
 
 namespace gankit {
