@@ -24,13 +24,14 @@ import argparse
 import json
 import platform
 import sys
-import time
 
 import numpy as np
 
 try:
     import gankit
     from gankit import _core
+    from gankit.bench._arguments import positive_ints
+    from gankit.bench._timing import best_seconds
 except ImportError as exc:  # pragma: no cover - a usage error, not a code path
     sys.exit(f"gemm.py: cannot import gankit ({exc}); build it first, e.g. `pip install -e .`")
 
@@ -42,22 +43,23 @@ except ImportError:
 MIN_RUN_SECONDS = 0.02
 
 
-def parse_ints(text):
-    return [int(part) for part in text.split(",") if part.strip()]
+def mlp_shape(text):
+    """'batch,in,out' as positive integers, or None for 'none'."""
+    return None if text == "none" else positive_ints(text)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=parse_ints, default=[64, 128, 256, 512, 1024, 2048],
+    parser.add_argument("--sizes", type=positive_ints, default=[64, 128, 256, 512, 1024, 2048],
                         help="square sizes n, comma-separated (default: 64,...,2048)")
-    parser.add_argument("--threads", type=parse_ints, default=[1, 2],
+    parser.add_argument("--threads", type=positive_ints, default=[1, 2],
                         help="thread counts, comma-separated (default: 1,2)")
     parser.add_argument("--repeat", type=int, default=7,
                         help="timed runs per figure; the best is reported (default: 7)")
     parser.add_argument("--kernel", default=None,
                         help="micro-kernel to use: one of gankit._core.gemm_kernels(), a "
                              "comma-separated list, or 'all' (default: the one in use)")
-    parser.add_argument("--mlp", default="256,784,1024",
+    parser.add_argument("--mlp", type=mlp_shape, default="256,784,1024",
                         help="batch,in,out of the dense-layer products, or 'none' "
                              "(default: 256,784,1024)")
     parser.add_argument("--peak-seconds", type=float, default=0.5,
@@ -66,8 +68,6 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
-    if any(t < 1 for t in args.threads):
-        parser.error("--threads must be >= 1")
     return args
 
 
@@ -80,21 +80,6 @@ def kernels_to_run(requested):
     if unknown:
         sys.exit(f"gemm.py: kernel(s) {unknown} not available here; available: {available}")
     return names
-
-
-def best_seconds(fn, repeat):
-    """Best per-call time of `fn` over `repeat` runs of enough calls to last ~20 ms."""
-    start = time.perf_counter()
-    fn()  # warm-up: first-touch of buffers, thread team start, workspace growth
-    once = max(time.perf_counter() - start, 1e-7)
-    calls = max(1, int(MIN_RUN_SECONDS / once))
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
 
 
 def problems(sizes, mlp):
@@ -145,7 +130,7 @@ def numpy_gflops(cases, threads, repeat):
     if limiter is not None:
         limiter.__enter__()
     try:
-        return {label: 2.0 * m * n * k / best_seconds(theirs, repeat) * 1e-9
+        return {label: 2.0 * m * n * k / best_seconds(theirs, repeat, MIN_RUN_SECONDS) * 1e-9
                 for label, (m, n, k), _, theirs in cases}
     finally:
         if limiter is not None:
@@ -153,7 +138,7 @@ def numpy_gflops(cases, threads, repeat):
 
 
 def measure(args):
-    mlp = None if args.mlp == "none" else tuple(parse_ints(args.mlp))
+    mlp = None if args.mlp is None else tuple(args.mlp)
     if mlp is not None and len(mlp) != 3:
         sys.exit("gemm.py: --mlp expects batch,in,out (three integers) or 'none'")
     peak = _core.fma_peak_gflops(args.peak_seconds)
@@ -170,7 +155,7 @@ def measure(args):
         for kernel in kernels:
             _core.select_gemm_kernel(kernel)
             for label, (m, n, k), fn, _ in cases:
-                ours[kernel, label] = 2.0 * m * n * k / best_seconds(fn, args.repeat) * 1e-9
+                ours[kernel, label] = 2.0 * m * n * k / best_seconds(fn, args.repeat, MIN_RUN_SECONDS) * 1e-9
         theirs = numpy_gflops(cases, threads, args.repeat)
         for kernel in kernels:
             for label, (m, n, k), _, _ in cases:

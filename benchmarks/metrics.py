@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
@@ -40,6 +39,7 @@ try:
     import gankit
     from gankit import datasets, metrics
     from gankit import _metrics
+    from gankit.bench._timing import best_seconds
 except ImportError as exc:  # pragma: no cover - a usage error, not a code path
     sys.exit(f"metrics.py: cannot import gankit ({exc}); build it first, e.g. `pip install -e .`")
 
@@ -101,24 +101,6 @@ def parse_args(argv):
     return args
 
 
-def best_seconds(fn, repeat):
-    """Best per-call time of `fn` over `repeat` runs of enough calls to last ~50 ms."""
-    start = time.perf_counter()
-    fn()  # warm-up: first touch of memory, thread team start
-    once = max(time.perf_counter() - start, 1e-7)
-    calls = max(1, int(MIN_RUN_SECONDS / once))
-    best = float("inf")
-    if once >= LONG_CALL_SECONDS:
-        # What a warm-up saves is negligible against a call this long: count it as a run.
-        best, repeat = once, repeat - 1
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
-
-
 def cases(dataset, n, wanted):
     """(metric, gankit call, NumPy reference call, comparison) for one dataset and size."""
     mix = datasets.mixture(dataset)
@@ -166,12 +148,12 @@ def measure(args):
                 # All of gankit first, then all of NumPy, as in benchmarks/gemm.py: a BLAS
                 # that spins its idle threads after a call would steal a core from us.
                 gankit.set_num_threads(threads)
-                mine = {name: best_seconds(ours, args.repeat) for name, ours, _, _ in problem}
+                mine = {name: best_seconds(ours, args.repeat, MIN_RUN_SECONDS, LONG_CALL_SECONDS) for name, ours, _, _ in problem}
                 limiter = numpy_threads(threads)
                 if limiter is not None:
                     limiter.__enter__()
                 try:
-                    blas = {name: best_seconds(theirs, args.repeat) for name, _, theirs, _ in problem}
+                    blas = {name: best_seconds(theirs, args.repeat, MIN_RUN_SECONDS, LONG_CALL_SECONDS) for name, _, theirs, _ in problem}
                 finally:
                     if limiter is not None:
                         limiter.__exit__(None, None, None)
