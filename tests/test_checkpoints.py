@@ -43,25 +43,34 @@ def test_save_load_round_trip(tmp_path, data, opt):
     np.testing.assert_array_equal(gan.sample(50), loaded.sample(50))  # noise RNG carried
 
 
-def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
-    straight = make_gan(seed=5)
-    straight.fit(data, batch_size=64, d_steps=2, max_iter=60)
+class Interrupt(Exception):
+    pass
 
-    ckpt = tmp_path / "run.gk"
-    interrupted = make_gan(seed=5)
 
-    class Interrupt(Exception):
-        pass
+def straight_and_resumed(make, data, ckpt, max_iter, crash_at, checkpoint_every):
+    """Two runs of make(seed=5) on `data` (batch 64, d_steps 2): one straight to
+    max_iter, and one that checkpoints every `checkpoint_every` iterations, is killed at
+    iteration `crash_at` and resumed from its checkpoint by a fresh GAN. Returns the
+    straight GAN, the resumed GAN and the resumed fit's history."""
+    straight = make(seed=5)
+    straight.fit(data, batch_size=64, d_steps=2, max_iter=max_iter)
+    interrupted = make(seed=5)
 
-    def crash_at_47(iteration, record, gan):
-        if iteration == 47:
+    def crash(iteration, record, gan):
+        if iteration == crash_at:
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        interrupted.fit(data, batch_size=64, d_steps=2, max_iter=60, checkpoint=ckpt,
-                        checkpoint_every=20, callbacks=[crash_at_47])
-    resumed = make_gan(seed=5)
-    hist = resumed.fit(data, batch_size=64, d_steps=2, max_iter=60, resume=ckpt)
+        interrupted.fit(data, batch_size=64, d_steps=2, max_iter=max_iter, checkpoint=ckpt,
+                        checkpoint_every=checkpoint_every, callbacks=[crash])
+    resumed = make(seed=5)
+    hist = resumed.fit(data, batch_size=64, d_steps=2, max_iter=max_iter, resume=ckpt)
+    return straight, resumed, hist
+
+
+def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
+    straight, resumed, hist = straight_and_resumed(make_gan, data, tmp_path / "run.gk", max_iter=60,
+                                                   crash_at=47, checkpoint_every=20)
     assert len(hist) == 60 and hist.stop_reason == "max_iter"
     assert_same_state(straight, resumed)
 
@@ -179,23 +188,8 @@ def test_layered_round_trip_keeps_running_statistics_and_dropout_state(tmp_path,
 
 
 def test_layered_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
-    straight = make_layered_gan(seed=5)
-    straight.fit(data, batch_size=64, d_steps=2, max_iter=50)
-    ckpt = tmp_path / "run.gk"
-    interrupted = make_layered_gan(seed=5)
-
-    class Interrupt(Exception):
-        pass
-
-    def crash_at_33(iteration, record, gan):
-        if iteration == 33:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        interrupted.fit(data, batch_size=64, d_steps=2, max_iter=50, checkpoint=ckpt,
-                        checkpoint_every=15, callbacks=[crash_at_33])
-    resumed = make_layered_gan(seed=5)
-    hist = resumed.fit(data, batch_size=64, d_steps=2, max_iter=50, resume=ckpt)
+    straight, resumed, hist = straight_and_resumed(make_layered_gan, data, tmp_path / "run.gk",
+                                                   max_iter=50, crash_at=33, checkpoint_every=15)
     assert len(hist) == 50
     assert_same_layered_state(straight, resumed)
     np.testing.assert_array_equal(straight.sample(30), resumed.sample(30))
