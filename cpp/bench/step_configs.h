@@ -7,10 +7,14 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gankit/gan.h"
+#include "gankit/threads.h"
 
 namespace step_bench {
 
@@ -85,5 +89,29 @@ struct Step {
     return (seconds_now() - start) / count;
   }
 };
+
+// The main() of a step benchmark, `program [threads >= 1 [config]]`: sets the thread
+// count and calls each(config, threads) for the named config, or for all four.
+template <typename Each>
+int run_selected(int argc, char** argv, Each each) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
+  const std::string only = argc > 2 ? argv[2] : "";
+  if (threads < 1) {
+    std::fprintf(stderr, "usage: %s [threads >= 1 [toy2d|digits|mnist64|mnist256]]\n", argv[0]);
+    return 2;
+  }
+  gankit::set_num_threads(threads);
+  bool ran = false;
+  for (const Config& c : configs()) {
+    if (!only.empty() && only != c.name) continue;
+    each(c, threads);
+    ran = true;
+  }
+  if (!ran) {
+    std::fprintf(stderr, "unknown config '%s': expected toy2d, digits, mnist64 or mnist256\n", only.c_str());
+    return 2;
+  }
+  return 0;
+}
 
 }  // namespace step_bench

@@ -13,10 +13,7 @@
 // by others; interleave before/after runs to compare.
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <string>
 
-#include "gankit/threads.h"
 #include "step_configs.h"
 
 namespace {
@@ -34,23 +31,4 @@ void run(const Config& c, int threads) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
-  const std::string only = argc > 2 ? argv[2] : "";
-  if (threads < 1) {
-    std::fprintf(stderr, "usage: %s [threads >= 1 [toy2d|digits|mnist64|mnist256]]\n", argv[0]);
-    return 2;
-  }
-  gankit::set_num_threads(threads);
-  bool ran = false;
-  for (const Config& c : step_bench::configs()) {
-    if (!only.empty() && only != c.name) continue;
-    run(c, threads);
-    ran = true;
-  }
-  if (!ran) {
-    std::fprintf(stderr, "unknown config '%s': expected toy2d, digits, mnist64 or mnist256\n", only.c_str());
-    return 2;
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return step_bench::run_selected(argc, argv, run); }
