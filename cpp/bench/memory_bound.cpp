@@ -20,14 +20,15 @@
 //     L1/L2, where the loop is bound by its sqrt and division, not by memory.
 // Each figure is the best of 7 runs.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "gankit/optimizer.h"
 #include "gankit/threads.h"
+#include "step_configs.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,14 +36,28 @@
 
 namespace {
 
-constexpr std::int64_t kMnistParameters = 1486352 + 533505;  // G 100-256-512-1024-784, D 784-512-256-1
 constexpr std::int64_t kInCacheParameters = 16384;
 constexpr std::int64_t kTriadElements = std::int64_t{1} << 24;  // 64 MiB per float array
 constexpr int kRuns = 7;
 
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+using step_bench::seconds_now;
+
+// Weights and biases of a dense network of these layer sizes.
+std::int64_t dense_parameters(const std::vector<std::int64_t>& sizes) {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) n += (sizes[i] + 1) * sizes[i + 1];
+  return n;
 }
+
+// Both networks of the MNIST configurations (2,019,857 parameters), from the
+// configurations the step benchmarks run.
+std::int64_t mnist_parameters() {
+  for (const step_bench::Config& c : step_bench::configs())
+    if (std::strcmp(c.name, "mnist256") == 0)
+      return dense_parameters(c.generator) + dense_parameters(c.discriminator);
+  return 0;
+}
+const std::int64_t kMnistParameters = mnist_parameters();
 
 // Runs body(begin, end) on `threads` threads, each a contiguous share of [0, n).
 template <typename Body>
