@@ -218,34 +218,65 @@ def g_loss(logits_fake, kind):
 
 
 # -- optimizers ----------------------------------------------------------------------
+def scheduled_lr(lr, t, schedule="constant", steps=None, final_lr=0.0):
+    """The learning rate of update t (1-based): constant, or linear / cosine from lr to
+    final_lr over the first `steps` updates (written out here, independently of
+    gankit.optim.learning_rate)."""
+    if schedule == "constant":
+        return lr
+    p = min(t - 1, steps) / steps
+    if schedule == "linear":
+        return (1 - p) * lr + p * final_lr
+    return final_lr + (lr - final_lr) * (1 + np.cos(np.pi * p)) / 2
+
+
 class AdamRef:
-    def __init__(self, n, lr, beta1=0.5, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, n, lr, beta1=0.5, beta2=0.999, eps=1e-8, weight_decay=0.0, schedule="constant",
+                 schedule_steps=None, final_lr=0.0):
         self.m = np.zeros(n)
         self.v = np.zeros(n)
         self.t = 0
         self.lr, self.b1, self.b2, self.eps, self.wd = lr, beta1, beta2, eps, weight_decay
+        self.schedule = (schedule, schedule_steps, final_lr)
 
     def step(self, p, g):
         self.t += 1
+        lr = scheduled_lr(self.lr, self.t, *self.schedule)
         g = g + self.wd * p
         self.m = self.b1 * self.m + (1 - self.b1) * g
         self.v = self.b2 * self.v + (1 - self.b2) * g * g
         m_hat = self.m / (1 - self.b1 ** self.t)
         v_hat = self.v / (1 - self.b2 ** self.t)
-        return p - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return p - lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 class SGDRef:
-    def __init__(self, n, lr, momentum=0.0, weight_decay=0.0):
+    def __init__(self, n, lr, momentum=0.0, weight_decay=0.0, schedule="constant", schedule_steps=None,
+                 final_lr=0.0):
         self.velocity = np.zeros(n)
+        self.t = 0
         self.lr, self.mu, self.wd = lr, momentum, weight_decay
+        self.schedule = (schedule, schedule_steps, final_lr)
 
     def step(self, p, g):
+        self.t += 1
         g = g + self.wd * p
         if self.mu > 0:
             self.velocity = self.mu * self.velocity + g
             g = self.velocity
-        return p - self.lr * g
+        return p - scheduled_lr(self.lr, self.t, *self.schedule) * g
+
+
+class AverageRef:
+    """Generator averaging: after update t, avg = b avg + (1 - b) p with
+    b = min(decay, (1 + t) / (10 + t)), starting from the initial parameters."""
+
+    def __init__(self, params, decay):
+        self.avg, self.decay = np.array(params, np.float64), decay
+
+    def update(self, params, t):
+        b = min(self.decay, (1 + t) / (10 + t))
+        self.avg = b * self.avg + (1 - b) * np.asarray(params, np.float64)
 
 
 # -- MLP -----------------------------------------------------------------------------
@@ -351,19 +382,27 @@ def flatten_grads(grads):
 
 # -- GAN steps ------------------------------------------------------------------------
 class GANRef:
-    """The reference trainer: the same steps as gankit.GAN.d_step/g_step, in float64."""
+    """The reference trainer: the same steps as gankit.GAN.d_step/g_step, in float64.
+    pack = m: D judges packs of m consecutive rows, concatenated (PacGAN), and the losses
+    average over packs."""
 
-    def __init__(self, G: MLPRef, D: MLPRef, g_loss_kind, d_opt, g_opt):
+    def __init__(self, G: MLPRef, D: MLPRef, g_loss_kind, d_opt, g_opt, pack=1):
         self.G, self.D, self.kind, self.d_opt, self.g_opt = G, D, g_loss_kind, d_opt, g_opt
+        self.pack = pack
+
+    def packs(self, x):
+        x = np.asarray(x, np.float64)
+        return x.reshape(len(x) // self.pack, self.pack * x.shape[1])
 
     def d_step(self, x_real, z):
         """Both networks in training mode. D runs once on [x_real; G(z)] as two segments,
         which for batch norm equals two separate calls D(x_real), D(G(z)) (a test checks
         that) and gives dropout one mask over the stacked batch, as the core does."""
         x_fake, _ = self.G.forward(z, training=True)
-        n_real = len(x_real)
-        logits, cache = self.D.forward(np.concatenate([np.asarray(x_real, np.float64), x_fake]),
-                                       training=True, segments=[n_real, len(x_fake)])
+        real, fake = self.packs(x_real), self.packs(x_fake)
+        n_real = len(real)
+        logits, cache = self.D.forward(np.concatenate([real, fake]), training=True,
+                                       segments=[n_real, len(fake)])
         loss, d_real, d_fake = d_loss(logits[:n_real, 0], logits[n_real:, 0])
         grads, _ = self.D.backward(cache, np.concatenate([d_real, d_fake])[:, None])
         self.D.set_flat(self.d_opt.step(self.D.flat(), flatten_grads(grads)))
@@ -371,10 +410,10 @@ class GANRef:
 
     def g_step(self, z):
         x_fake, cache_g = self.G.forward(z, training=True)
-        logits, cache_d = self.D.forward(x_fake, training=True)
+        logits, cache_d = self.D.forward(self.packs(x_fake), training=True)
         loss, d_logits = g_loss(logits[:, 0], self.kind)
-        _, d_x = self.D.backward(cache_d, d_logits[:, None])
-        grads, _ = self.G.backward(cache_g, d_x)
+        _, d_packs = self.D.backward(cache_d, d_logits[:, None])
+        grads, _ = self.G.backward(cache_g, d_packs.reshape(x_fake.shape))
         self.G.set_flat(self.g_opt.step(self.G.flat(), flatten_grads(grads)))
         return loss, sigmoid(logits).mean()
 

@@ -94,7 +94,7 @@ def test_resume_refuses_a_different_architecture(tmp_path, data):
     gan.fit(data, batch_size=32, max_iter=3)
     gan.save(tmp_path / "a.gk")
     other = gk.GAN(gk.MLP([2, 16, 2]), gk.MLP([2, 32, 32, 1]))
-    with pytest.raises(ValueError, match="resume: .* whose G is"):
+    with pytest.raises(ValueError, match=r"resume: .* whose G.sizes is \[2, 32, 32, 2\], but this GAN.s is \[2, 16, 2\]"):
         other.fit(data, batch_size=32, max_iter=5, resume=tmp_path / "a.gk")
 
 
@@ -196,10 +196,15 @@ def test_layered_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, d
 
 
 def strip_to_old_format(path):
-    """Rewrite a checkpoint of plain networks as gankit wrote it before batch norm, maxout
-    and dropout existed: no new config keys, no buffers, no dropout states."""
+    """Rewrite a checkpoint of plain networks as gankit wrote it before batch norm, maxout,
+    dropout, packing, averaging and schedules existed: no new config keys, no buffers, no
+    dropout states, no pack or ema, optimizers without schedule fields."""
     from gankit import checkpoint
     meta, arrays = checkpoint.load(path)
+    del meta["pack"], meta["ema"]
+    for name in ("d_optimizer", "g_optimizer"):
+        for key in ("schedule", "schedule_steps", "final_lr"):
+            del meta[name][key]
     for name in ("G", "D"):
         for key in ("batch_norm", "pieces", "dropout"):
             del meta[name][key]
@@ -238,6 +243,86 @@ def test_damaged_layered_checkpoints_raise_checkpoint_error(tmp_path, damage, ma
     from gankit import checkpoint
     make_layered_gan().save(tmp_path / "m.gk")
     meta, arrays = checkpoint.load(tmp_path / "m.gk")
+    damage(meta, arrays)
+    checkpoint.save(tmp_path / "bad.gk", meta, arrays)
+    with pytest.raises(gk.CheckpointError, match=match):
+        gk.GAN.load(tmp_path / "bad.gk")
+
+
+# -- packing, generator averaging and learning-rate schedules ---------------------------
+def make_packed_averaged_gan(seed=0, pack=3, ema=0.99):
+    schedule = dict(schedule="cosine", schedule_steps=40, final_lr=1e-5)
+    G = gk.MLP([2, 32, 32, 2], activation="relu", batch_norm=True)
+    D = gk.MLP([2 * pack, 24, 24, 1])
+    return gk.GAN(G, D, pack=pack, ema=ema, seed=seed, d_optimizer=gk.Adam(lr=1e-3, **schedule),
+                  g_optimizer=gk.SGD(lr=0.02, momentum=0.5, **schedule))
+
+
+def assert_same_average(a, b):
+    np.testing.assert_array_equal(a.average_params, b.average_params)
+    np.testing.assert_array_equal(a._gan.average_buffers, b._gan.average_buffers)
+
+
+def test_packed_averaged_round_trip(tmp_path, data):
+    gan = make_packed_averaged_gan(seed=4)
+    gan.fit(data, batch_size=63, max_iter=20)
+    gan.save(tmp_path / "m.gk")
+    loaded = gk.GAN.load(tmp_path / "m.gk")
+    assert loaded.pack == 3 and loaded.ema == pytest.approx(0.99)
+    assert loaded.d_optimizer == gan.d_optimizer and loaded.g_optimizer == gan.g_optimizer
+    assert_same_layered_state(gan, loaded)
+    assert_same_average(gan, loaded)
+    assert loaded.D._net.learning_rate == gan.D._net.learning_rate  # the schedule goes on
+    z = np.random.default_rng(0).standard_normal((30, 2)).astype(np.float32)
+    np.testing.assert_array_equal(gan.sample(30, z=z), loaded.sample(30, z=z))
+    np.testing.assert_array_equal(gan.sample(30, z=z, averaged=False), loaded.sample(30, z=z, averaged=False))
+
+
+def test_packed_averaged_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path, data):
+    make = lambda seed: make_packed_averaged_gan(seed=seed, pack=4)
+    straight, resumed, hist = straight_and_resumed(make, data, tmp_path / "run.gk",
+                                                   max_iter=60, crash_at=37, checkpoint_every=15)
+    assert len(hist) == 60  # past the schedule's 40 updates of G
+    assert_same_layered_state(straight, resumed)
+    assert_same_average(straight, resumed)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(pack=4), "pack is 3, but this GAN's is 4"),
+    (dict(ema=0.9), "ema is 0.99, but this GAN.s is 0.9"),
+    (dict(ema=None), "ema is 0.99, but this GAN.s is None"),
+])
+def test_resume_refuses_another_pack_or_average(tmp_path, data, change, match):
+    gan = make_packed_averaged_gan()
+    gan.fit(data, batch_size=60, max_iter=3, checkpoint=tmp_path / "c.gk")
+    settings = {"pack": 3, "ema": 0.99, **change}
+    other = make_packed_averaged_gan(**settings)
+    with pytest.raises(ValueError, match=match):
+        other.fit(data, batch_size=60, max_iter=5, resume=tmp_path / "c.gk")
+
+
+def test_resume_refuses_another_schedule(tmp_path, data):
+    gan = make_gan()
+    gan.fit(data, batch_size=32, max_iter=3, checkpoint=tmp_path / "c.gk")
+    other = make_gan(opt=gk.Adam(lr=1e-3, schedule="linear", schedule_steps=100))
+    with pytest.raises(ValueError, match="d_optimizer.schedule is .constant., but this GAN.s is .linear."):
+        other.fit(data, batch_size=32, max_iter=5, resume=tmp_path / "c.gk")
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda meta, arrays: arrays.pop("G.average_params"), "G.average_params: missing"),
+    (lambda meta, arrays: arrays.__setitem__("G.average_params", arrays["G.average_params"][:-1]),
+     "G.average_params: expected float32"),
+    (lambda meta, arrays: arrays["G.average_params"].__setitem__(0, np.nan), "G.average_params contains NaN"),
+    (lambda meta, arrays: meta.__setitem__("pack", 0), "pack: expected an integer >= 1"),
+    (lambda meta, arrays: meta.__setitem__("ema", 2.0), "ema: expected 0 <= ema < 1"),
+    (lambda meta, arrays: meta["g_optimizer"].__setitem__("schedule", "steps"), "schedule: expected one of"),
+])
+def test_damaged_packed_averaged_checkpoints_raise_checkpoint_error(tmp_path, damage, match):
+    from gankit import checkpoint
+    make_packed_averaged_gan().save(tmp_path / "m.gk")
+    meta, arrays = checkpoint.load(tmp_path / "m.gk")
+    arrays = {k: np.array(v) for k, v in arrays.items()}
     damage(meta, arrays)
     checkpoint.save(tmp_path / "bad.gk", meta, arrays)
     with pytest.raises(gk.CheckpointError, match=match):

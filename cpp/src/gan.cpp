@@ -48,13 +48,15 @@ struct StepGuard {
 }  // namespace
 
 Gan::Gan(std::shared_ptr<Mlp> generator, std::shared_ptr<Mlp> discriminator,
-         std::int64_t noise_dim, GeneratorLoss g_loss, NoiseKind noise, std::uint64_t seed)
+         std::int64_t noise_dim, GeneratorLoss g_loss, NoiseKind noise, std::uint64_t seed,
+         std::int64_t pack, double ema)
     : g_(std::move(generator)),
       d_(std::move(discriminator)),
       noise_dim_(noise_dim),
       g_loss_(g_loss),
       noise_(noise),
-      rng_(seed) {
+      rng_(seed),
+      pack_(pack) {
   if (!g_ || !d_) throw std::invalid_argument("G and D: expected two networks, got null");
   if (g_.get() == d_.get())
     throw std::invalid_argument("G and D: expected two different networks, got the same one twice");
@@ -62,14 +64,32 @@ Gan::Gan(std::shared_ptr<Mlp> generator, std::shared_ptr<Mlp> discriminator,
     throw std::invalid_argument("noise_dim: expected the generator's input size " +
                                 std::to_string(g_->input_dim()) + ", got " +
                                 std::to_string(noise_dim));
-  if (g_->output_dim() != d_->input_dim())
+  if (pack < 1 || pack > kMaxPack)
+    throw std::invalid_argument("pack: expected an integer in [1, " + std::to_string(kMaxPack) +
+                                "], got " + std::to_string(pack));
+  if (pack == 1 && g_->output_dim() != d_->input_dim())
     throw std::invalid_argument("G and D: the generator's output size " +
                                 std::to_string(g_->output_dim()) +
                                 " must equal the discriminator's input size " +
                                 std::to_string(d_->input_dim()));
+  if (pack > 1 && g_->output_dim() * pack != d_->input_dim())
+    throw std::invalid_argument("D: with pack=" + std::to_string(pack) +
+                                " the discriminator sees packs of " + std::to_string(pack) +
+                                " samples, so its input size must be pack x the generator's output "
+                                "size = " + std::to_string(g_->output_dim() * pack) + ", got " +
+                                std::to_string(d_->input_dim()));
   if (d_->output_dim() != 1)
     throw std::invalid_argument("D: expected one output (a logit), got " +
                                 std::to_string(d_->output_dim()));
+  if (ema != 0.0) average_ = std::make_unique<ParameterAverage>(*g_, ema);
+}
+
+std::int64_t Gan::packs_of(std::int64_t rows, const char* name) const {
+  if (rows % pack_ != 0)
+    throw std::invalid_argument(std::string(name) + ": expected a number of rows that is a multiple of "
+                                "pack=" + std::to_string(pack_) + " (D judges packs of " +
+                                std::to_string(pack_) + " samples), got " + std::to_string(rows));
+  return rows / pack_;
 }
 
 void Gan::draw_noise(float* z, std::int64_t n) {
@@ -95,12 +115,15 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
                         std::int64_t n_fake) {
   require_rows(n_real, "x_real");
   require_rows(n_fake, "z");
+  const std::int64_t real_packs = packs_of(n_real, "x_real");
+  const std::int64_t fake_packs = packs_of(n_fake, "z");
   require_normalisable(*g_, "generator", n_fake, "z", "the fake batch");
-  require_normalisable(*d_, "discriminator", n_real, "x_real", "segment 0 (the real rows)");
-  require_normalisable(*d_, "discriminator", n_fake, "z", "segment 1 (the fake rows)");
+  require_normalisable(*d_, "discriminator", real_packs, "x_real", "segment 0 (the real packs)");
+  require_normalisable(*d_, "discriminator", fake_packs, "z", "segment 1 (the fake packs)");
   StepGuard guard(busy_, *g_, *d_);
   const std::int64_t dim = data_dim();
   const std::int64_t n_total = n_real + n_fake;
+  const std::int64_t total_packs = real_packs + fake_packs;
   z = noise_or_draw(z, n_fake);
   const float* x_fake;
   {
@@ -110,25 +133,26 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
 
   // Real and fake rows go through D as one batch: one GEMM per layer instead of two. As
   // two segments, so batch norm (if any) normalises each with its own statistics, as
-  // separate calls D(x_real), D(G(z)) would.
+  // separate calls D(x_real), D(G(z)) would. With packing the same memory is read as
+  // total_packs rows of pack * dim features: real packs from real rows, fake from fake.
   const float* logits;
   {
     StepPhaseTimer timer(StepPhase::discriminator_forward);
     d_input_.resize_discard(n_total * dim);
     std::copy_n(x_real, n_real * dim, d_input_.data());
     std::copy_n(x_fake, n_fake * dim, d_input_.data() + n_real * dim);
-    const std::int64_t segments[2] = {n_real, n_fake};
+    const std::int64_t segments[2] = {real_packs, fake_packs};
     logits = d_->forward_segments(d_input_.data(), segments, 2, ForwardMode::training);
   }
 
-  d_logit_grad_.resize_discard(n_total);
+  d_logit_grad_.resize_discard(total_packs);
   float* d_logits = d_logit_grad_.data();
   DStepResult result{};
   {
     StepPhaseTimer timer(StepPhase::losses);
     double mean_probs[2];
-    result.d_loss = discriminator_loss(logits, n_real, logits + n_real, n_fake, d_logits,
-                                       d_logits + n_real, mean_probs);
+    result.d_loss = discriminator_loss(logits, real_packs, logits + real_packs, fake_packs,
+                                       d_logits, d_logits + real_packs, mean_probs);
     result.d_real = mean_probs[0];
     result.d_fake = mean_probs[1];
   }
@@ -140,8 +164,9 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
 
 GStepResult Gan::g_step(const float* z, std::int64_t n) {
   require_rows(n, "z");
+  const std::int64_t packs = packs_of(n, "z");
   require_normalisable(*g_, "generator", n, "z", "the fake batch");
-  require_normalisable(*d_, "discriminator", n, "z", "the fake batch");
+  require_normalisable(*d_, "discriminator", packs, "z", "the fake packs");
   StepGuard guard(busy_, *g_, *d_);
   z = noise_or_draw(z, n);
   const float* x_fake;
@@ -152,17 +177,18 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
   }
   {
     StepPhaseTimer timer(StepPhase::discriminator_forward);
-    logits = d_->forward(x_fake, n, ForwardMode::training);
+    logits = d_->forward(x_fake, packs, ForwardMode::training);  // G's rows, read as packs
   }
 
-  d_logit_grad_.resize_discard(n);
+  d_logit_grad_.resize_discard(packs);
   GStepResult result{};
   {
     StepPhaseTimer timer(StepPhase::losses);
-    result.g_loss = generator_loss(logits, n, g_loss_, d_logit_grad_.data(), &result.d_fake);
+    result.g_loss = generator_loss(logits, packs, g_loss_, d_logit_grad_.data(), &result.d_fake);
   }
 
-  // D is held fixed: only the gradient w.r.t. its input flows back into G.
+  // D is held fixed: only the gradient w.r.t. its input flows back into G. Its input
+  // gradient (packs, pack * dim) is, in memory, G's output gradient (n, dim).
   d_input_grad_.resize_discard(n * data_dim());
   {
     StepPhaseTimer timer(StepPhase::discriminator_backward);
@@ -170,23 +196,26 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
   }
   StepPhaseTimer timer(StepPhase::generator_backward_update);
   g_->backward_and_update(d_input_grad_.data(), /*d_input=*/nullptr);
+  if (average_) average_->update(*g_);
   return result;
 }
 
-void Gan::generate(const float* z, std::int64_t n, float* x_out) {
+void Gan::generate(const float* z, std::int64_t n, float* x_out, bool averaged) {
   require_rows(n, "n");
   BusyGuard gan_guard(busy_, "this GAN");
   BusyGuard guard(g_->busy_flag(), "the generator network");
   z = noise_or_draw(z, n);
-  const float* x = g_->forward(z, n, ForwardMode::inference);
+  Mlp& net = (averaged && average_) ? average_->network() : *g_;
+  const float* x = net.forward(z, n, ForwardMode::inference);
   std::copy_n(x, n * data_dim(), x_out);
 }
 
 void Gan::discriminate(const float* x, std::int64_t n, float* prob_out) {
   require_rows(n, "x");
+  const std::int64_t packs = packs_of(n, "x");
   BusyGuard guard(d_->busy_flag(), "the discriminator network");
-  const float* logits = d_->forward(x, n, ForwardMode::inference);
-  activation_forward(logits, prob_out, n, Activation::sigmoid, 0.0f);
+  const float* logits = d_->forward(x, packs, ForwardMode::inference);
+  activation_forward(logits, prob_out, packs, Activation::sigmoid, 0.0f);
 }
 
 }  // namespace gankit

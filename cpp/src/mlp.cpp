@@ -148,14 +148,15 @@ void Mlp::set_optimizer_step(std::int64_t step) {
 void Mlp::optimizer_update() {
   const OptimizerConfig& c = optimizer_;
   ++optimizer_step_;
+  const double lr = scheduled_lr(c, optimizer_step_);
   if (c.kind == OptimizerKind::adam) {
     float* m = optimizer_state_.data();
     float* v = m + num_params_;
-    adam_step(params_.data(), grads_.data(), m, v, num_params_, optimizer_step_, c.lr, c.beta1,
+    adam_step(params_.data(), grads_.data(), m, v, num_params_, optimizer_step_, lr, c.beta1,
               c.beta2, c.eps, c.weight_decay);
   } else {
     float* velocity = c.momentum > 0.0f ? optimizer_state_.data() : nullptr;
-    sgd_step(params_.data(), grads_.data(), velocity, num_params_, c.lr, c.momentum,
+    sgd_step(params_.data(), grads_.data(), velocity, num_params_, lr, c.momentum,
              c.weight_decay);
   }
 }
@@ -281,8 +282,9 @@ void Mlp::backward_and_update(const float* d_output, float* d_input) {
     return;
   }
   const OptimizerConfig& c = optimizer_;
+  const std::int64_t step = optimizer_step_ + 1;
   const AdamFactors adam =
-      adam_factors(optimizer_step_ + 1, c.lr, c.beta1, c.beta2, c.eps, c.weight_decay);
+      adam_factors(step, scheduled_lr(c, step), c.beta1, c.beta2, c.eps, c.weight_decay);
   backward_pass(d_output, /*want_param_grads=*/true, d_input, &adam);
   // The dense layers' w and b were updated by their GEMMs; batch norm's gamma and beta,
   // whose gradients come from their own kernel, are updated here.

@@ -28,11 +28,34 @@ bool finite_nonneg(double x) { return std::isfinite(x) && x >= 0.0; }
 
 }  // namespace
 
+LrSchedule lr_schedule_from_name(const std::string& name) {
+  if (name == "constant") return LrSchedule::constant;
+  if (name == "linear") return LrSchedule::linear;
+  if (name == "cosine") return LrSchedule::cosine;
+  throw std::invalid_argument("schedule: expected 'constant', 'linear' or 'cosine', got '" + name + "'");
+}
+
+const char* lr_schedule_name(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::linear: return "linear";
+    case LrSchedule::cosine: return "cosine";
+    default: return "constant";
+  }
+}
+
 void validate(const OptimizerConfig& c) {
   require(std::isfinite(c.lr) && c.lr > 0.0,
           "lr: expected a finite number > 0, got " + std::to_string(c.lr));
   require(finite_nonneg(c.weight_decay),
           "weight_decay: expected a finite number >= 0, got " + std::to_string(c.weight_decay));
+  if (c.schedule != LrSchedule::constant) {
+    require(c.schedule_steps >= 1, "schedule_steps: expected an integer >= 1 with schedule '" +
+                                       std::string(lr_schedule_name(c.schedule)) + "', got " +
+                                       std::to_string(c.schedule_steps));
+    require(std::isfinite(c.final_lr) && c.final_lr >= 0.0 && c.final_lr <= c.lr,
+            "final_lr: expected a number in [0, lr = " + std::to_string(c.lr) + "], got " +
+                std::to_string(c.final_lr));
+  }
   if (c.kind == OptimizerKind::adam) {
     require(c.beta1 >= 0.0 && c.beta1 < 1.0,
             "beta1: expected 0 <= beta1 < 1, got " + std::to_string(c.beta1));
@@ -44,6 +67,21 @@ void validate(const OptimizerConfig& c) {
     require(c.momentum >= 0.0 && c.momentum < 1.0,
             "momentum: expected 0 <= momentum < 1, got " + std::to_string(c.momentum));
   }
+}
+
+double scheduled_lr(const OptimizerConfig& c, std::int64_t step) {
+  if (c.schedule == LrSchedule::constant) return c.lr;
+  const double done = static_cast<double>(std::min<std::int64_t>(std::max<std::int64_t>(step - 1, 0),
+                                                                  c.schedule_steps));
+  const double progress = done / static_cast<double>(c.schedule_steps);
+  if (c.schedule == LrSchedule::linear) return c.lr + (c.final_lr - c.lr) * progress;
+  const double pi = 3.14159265358979323846;
+  return c.final_lr + (c.lr - c.final_lr) * 0.5 * (1.0 + std::cos(pi * progress));
+}
+
+double average_decay_at(double decay, std::int64_t step) {
+  const double t = static_cast<double>(std::max<std::int64_t>(step, 0));
+  return std::min(decay, (1.0 + t) / (10.0 + t));
 }
 
 std::int64_t optimizer_state_per_param(const OptimizerConfig& c) {
@@ -89,6 +127,11 @@ GANKIT_CLONES void sgd_range(const SgdRange& a, std::int64_t begin, std::int64_t
     v[i] = a.momentum * v[i] + (g[i] + a.weight_decay * p[i]);
     p[i] -= a.lr * v[i];
   }
+}
+
+GANKIT_CLONES void average_range(float* __restrict average, const float* __restrict params,
+                                 float keep, float take, std::int64_t begin, std::int64_t end) {
+  for (std::int64_t i = begin; i < end; ++i) average[i] = keep * average[i] + take * params[i];
 }
 
 }  // namespace
@@ -154,6 +197,13 @@ void adam_step(float* params, const float* grads, float* m, float* v, std::int64
   const AdamFactors f = adam_factors(step, lr, beta1, beta2, eps, weight_decay);
   for_ranges(n, [&](std::int64_t begin, std::int64_t end) {
     adam_span(f, params + begin, grads + begin, m + begin, v + begin, end - begin);
+  });
+}
+
+void average_step(float* average, const float* params, std::int64_t n, double beta) {
+  const float keep = static_cast<float>(beta), take = static_cast<float>(1.0 - beta);
+  for_ranges(n, [&](std::int64_t begin, std::int64_t end) {
+    average_range(average, params, keep, take, begin, end);
   });
 }
 

@@ -33,6 +33,7 @@ void bind_build_info(py::module_& m) {
         "True in a fork child that runs every kernel on one thread (see threads.h).");
   // The core's size limits (gankit/limits.h, threads.h), so Python checks the same bounds.
   m.attr("MAX_ROWS") = gankit::kMaxRows;
+  m.attr("MAX_PACK") = gankit::kMaxPack;
   m.attr("MAX_WIDTH") = gankit::kMaxWidth;
   m.attr("MAX_PARAMS") = gankit::kMaxParams;
   m.attr("MAX_THREADS") = gankit::kMaxThreads;

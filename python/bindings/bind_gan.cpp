@@ -54,20 +54,24 @@ py::tuple g_step(Gan& gan, py::handle z_obj, std::int64_t n) {
   return py::make_tuple(r.g_loss, r.d_fake);
 }
 
-FloatArray generate(Gan& gan, py::handle z_obj, std::int64_t n) {
+FloatArray generate(Gan& gan, py::handle z_obj, std::int64_t n, bool averaged) {
   NoiseArg z = noise_arg(gan, z_obj, n);
   FloatArray x = new_matrix(z.rows, gan.data_dim());
   float* x_data = x.mutable_data();
   {
     py::gil_scoped_release release;
-    gan.generate(z.data, z.rows, x_data);
+    gan.generate(z.data, z.rows, x_data, averaged);
   }
   return x;
 }
 
 FloatArray discriminate(Gan& gan, py::handle x_obj) {
   FloatArray x = as_matrix(x_obj, "x", gan.data_dim());
-  FloatArray prob = new_vector(x.shape(0));
+  if (x.shape(0) % gan.pack() != 0)
+    throw py::value_error("x: expected a number of rows that is a multiple of pack=" +
+                          std::to_string(gan.pack()) + " (D judges packs of consecutive rows), got " +
+                          std::to_string(x.shape(0)));
+  FloatArray prob = new_vector(x.shape(0) / gan.pack());
   float* prob_data = prob.mutable_data();
   {
     py::gil_scoped_release release;
@@ -87,19 +91,38 @@ FloatArray noise(Gan& gan, std::int64_t n) {
   return z;
 }
 
+// A zero-copy view of the generator average's params or buffers, owned by the GAN; an
+// empty array when averaging is off.
+py::array_t<float> average_view(const std::shared_ptr<Gan>& gan, bool buffers) {
+  gankit::ParameterAverage* average = gan->generator_average();
+  if (average == nullptr) return py::array_t<float>(std::vector<py::ssize_t>{0});
+  const std::int64_t n = buffers ? average->num_buffers() : average->num_params();
+  float* data = buffers ? average->buffers() : average->params();
+  if (n == 0) return py::array_t<float>(std::vector<py::ssize_t>{0});
+  return py::array_t<float>({static_cast<py::ssize_t>(n)}, {static_cast<py::ssize_t>(sizeof(float))},
+                            data, py::cast(gan));
+}
+
 }  // namespace
 
 void bind_gan(py::module_& m) {
   py::class_<Gan, std::shared_ptr<Gan>>(m, "Gan")
       .def(py::init([](std::shared_ptr<gankit::Mlp> g, std::shared_ptr<gankit::Mlp> d,
                        std::int64_t noise_dim, const std::string& g_loss,
-                       const std::string& noise, std::uint64_t seed) {
+                       const std::string& noise, std::uint64_t seed, std::int64_t pack, double ema) {
              return std::make_shared<Gan>(std::move(g), std::move(d), noise_dim,
                                           gankit::generator_loss_from_name(g_loss),
-                                          gankit::noise_kind_from_name(noise), seed);
+                                          gankit::noise_kind_from_name(noise), seed, pack, ema);
            }),
            py::arg("generator"), py::arg("discriminator"), py::arg("noise_dim"),
-           py::arg("g_loss") = "non_saturating", py::arg("noise") = "normal", py::arg("seed") = 0)
+           py::arg("g_loss") = "non_saturating", py::arg("noise") = "normal", py::arg("seed") = 0,
+           py::arg("pack") = 1, py::arg("ema") = 0.0)
+      .def_property_readonly("pack", &Gan::pack)
+      .def_property_readonly("ema", [](Gan& g) {
+        return g.generator_average() ? g.generator_average()->decay() : 0.0;
+      })
+      .def_property_readonly("average_params", [](const std::shared_ptr<Gan>& g) { return average_view(g, false); })
+      .def_property_readonly("average_buffers", [](const std::shared_ptr<Gan>& g) { return average_view(g, true); })
       .def_property_readonly("noise_dim", &Gan::noise_dim)
       .def_property_readonly("data_dim", &Gan::data_dim)
       .def_property_readonly("g_loss", [](const Gan& g) {
@@ -110,7 +133,8 @@ void bind_gan(py::module_& m) {
                     [](Gan& g, const std::array<std::uint64_t, 4>& s) { g.rng().set_state(s); })
       .def("d_step", &d_step, py::arg("x_real"), py::arg("z") = py::none(), py::arg("n_fake") = 0)
       .def("g_step", &g_step, py::arg("z") = py::none(), py::arg("n") = 0)
-      .def("generate", &generate, py::arg("z") = py::none(), py::arg("n") = 0)
+      .def("generate", &generate, py::arg("z") = py::none(), py::arg("n") = 0,
+           py::arg("averaged") = true)
       .def("discriminate", &discriminate, py::arg("x"))
       .def("noise", &noise, py::arg("n"));
 }

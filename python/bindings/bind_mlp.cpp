@@ -71,7 +71,8 @@ gankit::ForwardMode mode_of(bool training) {
 }
 
 void configure_optimizer(Mlp& net, const std::string& kind, double lr, double beta1, double beta2,
-                         double eps, double weight_decay, double momentum) {
+                         double eps, double weight_decay, double momentum,
+                         const std::string& schedule, std::int64_t schedule_steps, double final_lr) {
   gankit::OptimizerConfig config;
   if (kind == "adam") config.kind = gankit::OptimizerKind::adam;
   else if (kind == "sgd") config.kind = gankit::OptimizerKind::sgd;
@@ -82,6 +83,9 @@ void configure_optimizer(Mlp& net, const std::string& kind, double lr, double be
   config.eps = eps;
   config.weight_decay = weight_decay;
   config.momentum = momentum;
+  config.schedule = gankit::lr_schedule_from_name(schedule);
+  config.schedule_steps = schedule_steps;
+  config.final_lr = final_lr;
   gankit::BusyGuard guard(net.busy_flag(), "the network");
   net.configure_optimizer(config);
 }
@@ -196,7 +200,12 @@ void bind_mlp(py::module_& m) {
       }, py::arg("seed"))
       .def("configure_optimizer", &configure_optimizer, py::arg("kind"), py::arg("lr"),
            py::arg("beta1") = 0.5, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
-           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0)
+           py::arg("weight_decay") = 0.0, py::arg("momentum") = 0.0,
+           py::arg("schedule") = "constant", py::arg("schedule_steps") = 0, py::arg("final_lr") = 0.0)
+      // The learning rate the next update will use (its schedule at optimizer_step + 1).
+      .def_property_readonly("learning_rate", [](const Mlp& n) {
+        return gankit::scheduled_lr(n.optimizer(), n.optimizer_step() + 1);
+      })
       .def_property_readonly("optimizer_kind", [](const Mlp& n) {
         return n.optimizer().kind == gankit::OptimizerKind::adam ? "adam" : "sgd";
       })

@@ -18,6 +18,7 @@ from .nn import MLP
 from .optim import SGD, Adam
 
 G_LOSSES = ("non_saturating", "minimax")
+MAX_PACK = int(_core.MAX_PACK)
 NOISES = ("normal", "uniform")
 
 
@@ -43,6 +44,16 @@ class GAN:
     seed: makes the run reproducible: it seeds the noise and initialises every network
     that was not given its own seed or weights.
 
+    pack: PacGAN's packing (Lin et al., NeurIPS 2018): D judges `pack` samples at once,
+    concatenated into one input, so D's input size must be pack x G's output size. Real
+    packs are consecutive rows of a real batch, fake packs consecutive rows of G's batch
+    (in C++, no copy: a batch of n rows is n / pack packs); every batch must be a multiple
+    of pack, and the losses and D outputs are means over packs.
+    ema: generator averaging (Yazici et al., ICLR 2019): an exponential moving average of
+    G's parameters and batch-norm statistics with this decay (e.g. 0.999), updated in C++
+    after every generator step and used by sample() (averaged=False gives G itself); None
+    or 0 turns it off.
+
     Modes: d_step, g_step and fit run both networks in training mode (batch norm on batch
     statistics, updating its running statistics; dropout on), like PyTorch modules in
     .train(); sample and discriminate use inference mode (running statistics, no dropout).
@@ -52,7 +63,8 @@ class GAN:
 
     def __init__(self, G: MLP, D: MLP, noise_dim: Optional[int] = None,
                  g_loss: str = "non_saturating", d_optimizer=None, g_optimizer=None,
-                 noise: str = "normal", seed: Optional[int] = 0):
+                 noise: str = "normal", seed: Optional[int] = 0, pack: int = 1,
+                 ema: Optional[float] = None):
         if not isinstance(G, MLP):
             raise TypeError(f"G: expected a gankit.MLP, got {type(G).__name__}")
         if not isinstance(D, MLP):
@@ -69,9 +81,16 @@ class GAN:
         noise_dim = check.integer(noise_dim, "noise_dim", low=1)
         if noise_dim != G.sizes[0]:
             raise ValueError(f"noise_dim: expected the generator's input size {G.sizes[0]}, got {noise_dim}")
-        if G.sizes[-1] != D.sizes[0]:
+        pack = check.integer(pack, "pack", low=1, high=MAX_PACK)
+        if pack == 1 and G.sizes[-1] != D.sizes[0]:
             raise ValueError(f"G and D: the generator's output size {G.sizes[-1]} must equal "
                              f"the discriminator's input size {D.sizes[0]}")
+        if pack > 1 and G.sizes[-1] * pack != D.sizes[0]:
+            raise ValueError(f"D: with pack={pack} the discriminator sees packs of {pack} samples, so "
+                             f"its input size must be pack x the generator's output size = "
+                             f"{pack} x {G.sizes[-1]} = {pack * G.sizes[-1]}, got {D.sizes[0]} "
+                             f"(build D as MLP([{pack * G.sizes[-1]}, ..., 1]))")
+        ema = 0.0 if ema is None else check.float32_number(ema, "ema", low=0, high=1, high_inclusive=False)
         if D.sizes[-1] != 1:
             raise ValueError(f"D: expected a discriminator with one output (a logit), got {D.sizes[-1]} outputs")
         g_loss = check.choice(g_loss, "g_loss", G_LOSSES)
@@ -98,7 +117,7 @@ class GAN:
         self.G, self.D = G, D
         self.d_optimizer._configure(D._net)
         self.g_optimizer._configure(G._net)
-        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, noise_seed)
+        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, noise_seed, pack, ema)
         self.history = History()
         self._sampler: Optional[np.random.Generator] = None  # draws batch indices in fit
         # The thread using this GAN right now (fit holds it for the whole run): another
@@ -117,6 +136,22 @@ class GAN:
         return int(self._gan.data_dim)
 
     @property
+    def pack(self) -> int:
+        """Samples D judges at once (1: the plain GAN)."""
+        return int(self._gan.pack)
+
+    @property
+    def ema(self) -> Optional[float]:
+        """The generator average's decay, or None when averaging is off."""
+        return float(self._gan.ema) or None
+
+    @property
+    def average_params(self) -> np.ndarray:
+        """The averaged generator's parameters (G.params' layout), a NumPy view of the
+        C++ buffer; empty when averaging is off."""
+        return self._gan.average_params
+
+    @property
     def g_loss(self) -> str:
         return self._gan.g_loss
 
@@ -126,7 +161,7 @@ class GAN:
 
     def __repr__(self) -> str:
         return (f"GAN(G={self.G!r}, D={self.D!r}, g_loss={self.g_loss!r}, "
-                f"noise={self.noise_kind!r}, seed={self.seed})")
+                f"noise={self.noise_kind!r}, seed={self.seed}, pack={self.pack}, ema={self.ema})")
 
     # -- training steps ----------------------------------------------------------
     def d_step(self, x_real, z=None) -> DStepResult:
@@ -242,18 +277,24 @@ class GAN:
         with self._exclusive("noise"):
             return self._gan.noise(n)
 
-    def sample(self, n: int, z=None) -> np.ndarray:
+    def sample(self, n: int, z=None, averaged: bool = True) -> np.ndarray:
         """n generated samples G(z), float32 (n, data_dim), in inference mode (batch norm's
-        running statistics, no dropout); z drawn from the GAN's RNG unless given."""
+        running statistics, no dropout); z drawn from the GAN's RNG unless given. With
+        generator averaging on (ema), the averaged generator makes them unless
+        averaged=False."""
+        if not isinstance(averaged, (bool, np.bool_)):
+            raise TypeError(f"averaged: expected True or False, got {check.brief(averaged)}")
         if z is None:
             n = check.count(n, "n")
         with self._exclusive("sample"):
             if z is not None:
-                return self._gan.generate(z, 0)
-            return self._gan.generate(None, n)
+                return self._gan.generate(z, 0, bool(averaged))
+            return self._gan.generate(None, n, bool(averaged))
 
     def discriminate(self, x) -> np.ndarray:
-        """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,), in inference mode."""
+        """D(x) = P(real | x) for x of shape (n, data_dim), float32 (n,), in inference mode.
+        With pack > 1, D judges each pack of `pack` consecutive rows: n must be a multiple
+        of pack and the result has n / pack values."""
         with self._exclusive("discriminate"):
             return self._gan.discriminate(x)
 

@@ -1,16 +1,60 @@
 """Optimizer settings. The update itself runs in C++ over each network's flat
 parameter buffer (cpp/src/optimizer.cpp); these classes only carry and check settings
-(as the float32 values the core will use)."""
+(as the float32 values the core will use).
+
+Learning-rate schedules (both optimizers): the rate of update t (t = 1, 2, ... counted by
+the network's optimizer step, which checkpoints keep) goes from `lr` to `final_lr` over
+the first `schedule_steps` updates, with progress p = min(t - 1, S) / S:
+"constant" lr; "linear" lr + (final_lr - lr) p; "cosine" final_lr + (lr - final_lr)(1 + cos(pi p)) / 2;
+then stays at final_lr."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Optional
 
 from . import _validation as check
+
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def _check_schedule(opt) -> None:
+    """Validate and normalise the schedule fields of an optimizer dataclass in place."""
+    schedule = check.choice(opt.schedule, "schedule", SCHEDULES)
+    if schedule == "constant":
+        if opt.schedule_steps is not None:
+            raise ValueError("schedule_steps: only used with schedule 'linear' or 'cosine', got "
+                             f"{check.brief(opt.schedule_steps)} with schedule 'constant'")
+        steps = None
+    else:
+        if opt.schedule_steps is None:
+            raise ValueError(f"schedule_steps: expected the number of updates schedule {schedule!r} "
+                             "runs over (an integer >= 1), got None")
+        steps = check.integer(opt.schedule_steps, "schedule_steps", low=1, high=2**62)
+    final_lr = check.float32_number(opt.final_lr, "final_lr", low=0, high=opt.lr)
+    object.__setattr__(opt, "schedule_steps", steps)
+    object.__setattr__(opt, "final_lr", final_lr)
+
+
+def _schedule_args(opt) -> dict:
+    return dict(schedule=opt.schedule, schedule_steps=opt.schedule_steps or 0, final_lr=opt.final_lr)
+
+
+def learning_rate(opt, step: int) -> float:
+    """The learning rate of update `step` (1-based) under `opt`'s schedule, in double, as
+    the core computes it (a reference for tests and reports)."""
+    import math
+    if opt.schedule == "constant":
+        return opt.lr
+    progress = min(max(step - 1, 0), opt.schedule_steps) / opt.schedule_steps
+    if opt.schedule == "linear":
+        return opt.lr + (opt.final_lr - opt.lr) * progress
+    return opt.final_lr + (opt.lr - opt.final_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (Kingma & Ba) with optional L2 weight decay, as torch.optim.Adam.
+    """Adam (Kingma & Ba) with optional L2 weight decay, as torch.optim.Adam, and an
+    optional learning-rate schedule (module docstring).
 
     The defaults are the DCGAN settings (lr 2e-4, beta1 0.5) that GAN training uses."""
 
@@ -19,6 +63,9 @@ class Adam:
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.0
+    schedule: str = "constant"
+    schedule_steps: Optional[int] = None
+    final_lr: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check.float32_number(self.lr, "lr", low=0, low_inclusive=False))
@@ -26,28 +73,39 @@ class Adam:
         object.__setattr__(self, "beta2", check.float32_number(self.beta2, "beta2", low=0, high=1, high_inclusive=False))
         object.__setattr__(self, "eps", check.float32_number(self.eps, "eps", low=0, low_inclusive=False))
         object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
+        _check_schedule(self)
 
     def _configure(self, core_net) -> None:
         core_net.configure_optimizer("adam", self.lr, beta1=self.beta1, beta2=self.beta2,
-                                     eps=self.eps, weight_decay=self.weight_decay)
+                                     eps=self.eps, weight_decay=self.weight_decay,
+                                     **_schedule_args(self))
 
 
 @dataclass(frozen=True)
 class SGD:
-    """Stochastic gradient descent with optional momentum and L2 weight decay."""
+    """Stochastic gradient descent with optional momentum and L2 weight decay, and an
+    optional learning-rate schedule (module docstring)."""
 
     lr: float = 0.01
     momentum: float = 0.0
     weight_decay: float = 0.0
+    schedule: str = "constant"
+    schedule_steps: Optional[int] = None
+    final_lr: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check.float32_number(self.lr, "lr", low=0, low_inclusive=False))
         object.__setattr__(self, "momentum", check.float32_number(self.momentum, "momentum", low=0, high=1, high_inclusive=False))
         object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
+        _check_schedule(self)
 
     def _configure(self, core_net) -> None:
         core_net.configure_optimizer("sgd", self.lr, momentum=self.momentum,
-                                     weight_decay=self.weight_decay)
+                                     weight_decay=self.weight_decay, **_schedule_args(self))
+
+
+# What a checkpoint written before schedules existed lacks: a constant rate.
+SCHEDULE_DEFAULTS = {"schedule": "constant", "schedule_steps": None, "final_lr": 0.0}
 
 
 def optimizer_from_dict(d: dict):
@@ -62,5 +120,4 @@ def optimizer_from_dict(d: dict):
 
 
 def optimizer_to_dict(opt) -> dict:
-    from dataclasses import asdict
     return {"kind": "adam" if isinstance(opt, Adam) else "sgd", **asdict(opt)}

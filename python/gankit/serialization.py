@@ -1,11 +1,14 @@
 """GAN.save / GAN.load / resume: everything needed to continue a run exactly
 (architecture, weights, optimizer state, batch-norm running statistics, both RNG states,
-the dropout (seed, counter) of each network, iteration, history), in the checkpoint
-container of checkpoint.py (versioned, checksummed, no pickle).
+the dropout (seed, counter) of each network, the packing and the generator average,
+iteration, history), in the checkpoint container of checkpoint.py (versioned,
+checksummed, no pickle).
 
 Files written before batch norm, maxout and dropout existed load unchanged: their network
 configs lack "batch_norm", "pieces" and "dropout" (the defaults), and they have no
-"G.buffers"/"D.buffers" arrays or dropout states, which such networks do not need."""
+"G.buffers"/"D.buffers" arrays or dropout states, which such networks do not need. Files
+from before packing, averaging and learning-rate schedules have no "pack" and "ema" keys
+(pack 1, no average) and optimizers without schedule fields (a constant rate)."""
 from __future__ import annotations
 
 import os
@@ -18,7 +21,7 @@ from ._validation import brief
 from .checkpoint import CheckpointError, load as load_container, save as save_container
 from .history import History
 from .nn import MLP, block_options
-from .optim import optimizer_from_dict, optimizer_to_dict
+from .optim import SCHEDULE_DEFAULTS, optimizer_from_dict, optimizer_to_dict
 
 KIND = "gankit.GAN"
 # What checking a parsed header can raise on content of the wrong type or shape
@@ -35,6 +38,8 @@ def save_gan(gan, path) -> None:
         "g_loss": gan.g_loss,
         "noise": gan.noise_kind,
         "seed": gan.seed,
+        "pack": gan.pack,
+        "ema": gan.ema,
         "d_optimizer": optimizer_to_dict(gan.d_optimizer),
         "g_optimizer": optimizer_to_dict(gan.g_optimizer),
         "d_optimizer_step": int(gan.D._net.optimizer_step),
@@ -51,6 +56,9 @@ def save_gan(gan, path) -> None:
         "G.buffers": np.asarray(gan.G._net.buffers), "D.buffers": np.asarray(gan.D._net.buffers),
         **gan.history.to_arrays(),
     }
+    if gan.ema is not None:
+        arrays["G.average_params"] = gan.average_params
+        arrays["G.average_buffers"] = np.asarray(gan._gan.average_buffers)
     save_container(path, meta, arrays)
 
 
@@ -63,6 +71,7 @@ def load_gan(path):
         G = MLP(**meta["G"])
         D = MLP(**meta["D"])
         gan = GAN(G, D, g_loss=meta["g_loss"], noise=meta["noise"], seed=meta["seed"],
+                  pack=meta.get("pack", 1), ema=meta.get("ema"),
                   d_optimizer=optimizer_from_dict(meta["d_optimizer"]),
                   g_optimizer=optimizer_from_dict(meta["g_optimizer"]))
         _apply_state(gan, meta, arrays)
@@ -77,18 +86,20 @@ def restore_gan(gan, path) -> None:
     """Load the state in `path` into an existing GAN of the same architecture (resume).
     ValueError if the architectures differ; CheckpointError if the file is unusable."""
     meta, arrays = _read(path)
-    mine = {"G": gan.G.config(), "D": gan.D.config(), "g_loss": gan.g_loss, "noise": gan.noise_kind,
+    mine = {"pack": gan.pack, "ema": gan.ema, "G": gan.G.config(), "D": gan.D.config(),
+            "g_loss": gan.g_loss, "noise": gan.noise_kind,
             "d_optimizer": optimizer_to_dict(gan.d_optimizer),
             "g_optimizer": optimizer_to_dict(gan.g_optimizer)}
     for key, value in mine.items():
-        stored = _with_block_defaults(meta.get(key)) if key in ("G", "D") else meta.get(key)
+        stored = _with_defaults(key, meta.get(key, _ABSENT.get(key)))
         try:
             differs = _normalise(stored) != _normalise(value)
         except RecursionError as exc:
             raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {key} "
                                   f"is nested too deeply") from exc
         if differs:
-            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {key} is {brief(stored)}, "
+            what, stored, value = _first_difference(key, stored, value)
+            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {what} is {brief(stored)}, "
                              f"but this GAN's is {brief(value)}")
     try:
         _check_sizes(meta, arrays)
@@ -105,6 +116,16 @@ def _read(path) -> Tuple[dict, dict]:
     return meta, arrays
 
 
+def _first_difference(name: str, stored, value):
+    """Where two settings differ: (a dotted name, its stored value, this GAN's value),
+    naming the first differing key of a config rather than the whole config."""
+    if isinstance(stored, dict) and isinstance(value, dict):
+        for key in sorted(set(stored) | set(value), key=str):
+            if _normalise(stored.get(key)) != _normalise(value.get(key)):
+                return f"{name}.{key}", stored.get(key), value.get(key)
+    return name, stored, value
+
+
 def _normalise(value):
     """Compare configs as JSON would store them (tuples as lists, floats as floats)."""
     if isinstance(value, dict):
@@ -116,12 +137,20 @@ def _normalise(value):
     return value
 
 
-def _with_block_defaults(config):
-    """A network config with the keys that files from before batch norm, maxout and
-    dropout lack filled in with their defaults."""
-    if not isinstance(config, dict):
-        return config
-    return {"batch_norm": False, "pieces": None, "dropout": 0.0, **config}
+# What a file from before packing and averaging means by their absence.
+_ABSENT = {"pack": 1, "ema": None}
+
+
+def _with_defaults(key: str, stored):
+    """A stored setting with the keys that older files lack filled in with their
+    defaults: a network config's batch norm, maxout and dropout; an optimizer's schedule."""
+    if not isinstance(stored, dict):
+        return stored
+    if key in ("G", "D"):
+        return {"batch_norm": False, "pieces": None, "dropout": 0.0, **stored}
+    if key in ("d_optimizer", "g_optimizer"):
+        return {**SCHEDULE_DEFAULTS, **stored}
+    return stored
 
 
 def _layer_sizes(config: dict):
@@ -197,6 +226,7 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
             raise ValueError(f"{name}.buffers: expected finite running statistics with variances >= 0")
         dropout_state = _dropout_state(meta, name, net)
         writes.append((net, params, state, step, buffers, dropout_state))
+    average = _average_state(gan, arrays)
     words = meta["noise_rng_state"]
     rng_state = [int(w) for w in words] if isinstance(words, list) else []
     if len(rng_state) != 4 or not all(0 <= w < 2**64 for w in rng_state) or not any(rng_state):
@@ -214,9 +244,30 @@ def _apply_state(gan, meta: dict, arrays: dict) -> None:
             net._net.dropout_state = dropout_state
             net._dropout_seed_given = True
         net._weights_given = True
+    if average is not None:
+        gan.average_params[...] = average[0]
+        if average[1].size:
+            gan._gan.average_buffers[...] = average[1]
     gan._gan.rng_state = rng_state
     gan._sampler = sampler
     gan.history = history
+
+
+def _average_state(gan, arrays: dict):
+    """The stored generator average (params, buffers), checked against this GAN's; None
+    when averaging is off. A GAN with averaging needs both arrays."""
+    if gan.ema is None:
+        return None
+    params, buffers = arrays.get("G.average_params"), arrays.get("G.average_buffers")
+    if params is None or buffers is None:
+        raise ValueError("G.average_params: missing, but the GAN averages its generator (ema)")
+    for name, stored, target in (("G.average_params", params, gan.average_params),
+                                 ("G.average_buffers", buffers, gan._gan.average_buffers)):
+        if stored.dtype != np.float32 or stored.shape != target.shape:
+            raise ValueError(f"{name}: expected float32 of shape {target.shape}, got {stored.dtype} {stored.shape}")
+        if not np.all(np.isfinite(stored)):
+            raise ValueError(f"{name} contains NaN or Inf")
+    return params, buffers
 
 
 def _running_variances_ok(net, buffers: np.ndarray) -> bool:

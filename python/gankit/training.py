@@ -28,6 +28,9 @@ def fit(gan, X, *, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_0
     batch_size = check.count(batch_size, "batch_size")
     if batch_size > len(data):
         raise ValueError(f"batch_size: expected at most the number of data rows ({len(data)}), got {batch_size}")
+    if batch_size % gan.pack:
+        raise ValueError(f"batch_size: expected a multiple of pack={gan.pack} (D judges packs of "
+                         f"{gan.pack} samples), got {batch_size}")
     d_steps = check.integer(d_steps, "d_steps", low=1)
     rules = StopRules(max_iter, min_loss, min_loss_on, equilibrium_tol, window)
     checkpoint_every = check.integer(checkpoint_every, "checkpoint_every", low=1)
@@ -133,7 +136,8 @@ def _check_data(X, data_dim: int) -> np.ndarray:
 
 class _DivergenceGuard:
     """Keeps the state at the start of the current iteration, all of it: parameters,
-    optimizer state and batch-norm running statistics of both networks, their step
+    optimizer state and batch-norm running statistics of both networks, the generator
+    average, their step
     counts and dropout counters, the noise and batch RNG states and the history length,
     so an iteration that diverged or was interrupted can be undone exactly. fit keeps
     that state finite: it refuses non-finite parameters at the start and undoes any
@@ -143,7 +147,8 @@ class _DivergenceGuard:
     def __init__(self, gan):
         self._gan = gan
         self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state,
-                       gan.G._net.buffers, gan.D._net.buffers]
+                       gan.G._net.buffers, gan.D._net.buffers, gan.average_params,
+                       gan._gan.average_buffers]
         self._nets = [gan.G._net, gan.D._net]
         if not self.state_is_finite():
             raise ValueError("GAN: expected finite parameters and optimizer state before training, "

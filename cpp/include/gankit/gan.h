@@ -9,6 +9,15 @@
 //           backward through D for the input gradient only (D is not updated); backward
 //           through G for parameter gradients only; G's optimizer update.
 //
+// Packing (PacGAN, Lin et al., NeurIPS 2018) with pack = m: D judges m samples at once,
+// concatenated into one input of m * data_dim features, so it can see the diversity of a
+// pack and punish a generator that collapses. A batch of n rows (a multiple of m) is, as
+// row-major memory, already n / m packs of consecutive rows: D runs on it as it is, with
+// no copy, and its loss averages over the n / m packs. pack = 1 is the plain GAN.
+//
+// Generator averaging (ema = decay in (0, 1), 0 = off): a ParameterAverage of G updated
+// after every generator step; generate() uses it unless asked for G itself.
+//
 // Both steps run both networks in training mode (batch statistics, running statistics
 // updated, dropout on: PyTorch's .train()); generate and discriminate use inference mode
 // (running statistics, no dropout). With batch norm, a step needs at least 2 rows in
@@ -23,6 +32,7 @@
 #include "gankit/aligned_buffer.h"
 #include "gankit/loss.h"
 #include "gankit/mlp.h"
+#include "gankit/parameter_average.h"
 #include "gankit/rng.h"
 
 namespace gankit {
@@ -46,28 +56,36 @@ struct GStepResult {
 class Gan {
  public:
   Gan(std::shared_ptr<Mlp> generator, std::shared_ptr<Mlp> discriminator,
-      std::int64_t noise_dim, GeneratorLoss g_loss, NoiseKind noise, std::uint64_t seed);
+      std::int64_t noise_dim, GeneratorLoss g_loss, NoiseKind noise, std::uint64_t seed,
+      std::int64_t pack = 1, double ema = 0.0);
 
   Mlp& generator() { return *g_; }
   Mlp& discriminator() { return *d_; }
   std::int64_t noise_dim() const { return noise_dim_; }
-  std::int64_t data_dim() const { return d_->input_dim(); }
+  std::int64_t data_dim() const { return g_->output_dim(); }
+  std::int64_t pack() const { return pack_; }
+  // The averaged generator, or null when ema is off.
+  ParameterAverage* generator_average() { return average_.get(); }
   GeneratorLoss generator_loss_kind() const { return g_loss_; }
   NoiseKind noise_kind() const { return noise_; }
   Rng& rng() { return rng_; }
 
-  // z may be null: then n_fake noise rows are drawn from the GAN's RNG.
+  // z may be null: then n_fake noise rows are drawn from the GAN's RNG. Row counts must be
+  // multiples of pack (std::invalid_argument naming the argument otherwise).
   DStepResult d_step(const float* x_real, std::int64_t n_real, const float* z,
                      std::int64_t n_fake);
   GStepResult g_step(const float* z, std::int64_t n);
 
   void draw_noise(float* z, std::int64_t n);                     // (n, noise_dim)
-  void generate(const float* z, std::int64_t n, float* x_out);   // z null: draw noise
-  void discriminate(const float* x, std::int64_t n, float* prob_out);  // D(x), (n,)
+  // z null: draw noise. averaged: through the generator average (when ema is on).
+  void generate(const float* z, std::int64_t n, float* x_out, bool averaged = true);
+  // D of each pack of `pack` consecutive rows of x (n, data_dim): prob_out (n / pack,).
+  void discriminate(const float* x, std::int64_t n, float* prob_out);
 
  private:
   const float* noise_or_draw(const float* z, std::int64_t n);
   void fill_noise(float* z, std::int64_t n);
+  std::int64_t packs_of(std::int64_t rows, const char* name) const;
 
   std::shared_ptr<Mlp> g_;
   std::shared_ptr<Mlp> d_;
@@ -75,10 +93,12 @@ class Gan {
   GeneratorLoss g_loss_;
   NoiseKind noise_;
   Rng rng_;
+  std::int64_t pack_;
+  std::unique_ptr<ParameterAverage> average_;
 
   AlignedBuffer noise_buffer_;    // (n, noise_dim) when the RNG draws z
   AlignedBuffer d_input_;         // (n_real + n_fake, data_dim): [x_real; G(z)]
-  AlignedBuffer d_logit_grad_;    // (n_real + n_fake)
+  AlignedBuffer d_logit_grad_;    // (packs of n_real + n_fake)
   AlignedBuffer d_input_grad_;    // (n, data_dim): dg_loss/dG(z) in the generator step
 
   std::atomic<bool> busy_{false};  // the RNG and workspaces above are per-GAN state

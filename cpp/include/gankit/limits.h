@@ -13,6 +13,7 @@ namespace gankit {
 constexpr std::int64_t kMaxRows = (std::int64_t{1} << 31) - 1;  // rows in one call
 constexpr std::int64_t kMaxWidth = std::int64_t{1} << 24;       // one layer's size
 constexpr std::int64_t kMaxParams = std::int64_t{1} << 40;      // one network's parameters
+constexpr std::int64_t kMaxPack = 4096;                         // samples D judges at once
 
 // Throws std::invalid_argument naming `name` unless 1 <= rows <= kMaxRows.
 inline void require_rows(std::int64_t rows, const char* name) {

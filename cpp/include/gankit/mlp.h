@@ -88,9 +88,11 @@ class Mlp {
 
   std::int64_t num_params() const { return num_params_; }
   float* params() { return params_.data(); }
+  const float* params() const { return params_.data(); }
   float* grads() { return grads_.data(); }
   std::int64_t num_buffers() const { return num_buffers_; }
   float* buffers() { return buffers_.data(); }
+  const float* buffers() const { return buffers_.data(); }
 
   // Glorot-uniform weights, zero biases, gamma 1, beta 0, running mean 0 and variance 1,
   // from a seed. (The dropout state is left alone.)

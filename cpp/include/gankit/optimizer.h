@@ -4,12 +4,28 @@
 //   Adam (Kingma & Ba, L2 weight decay as in torch.optim.Adam):
 //     g' = g + wd p;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2
 //     p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)        t = 1, 2, ...
+//
+// The learning rate of update t follows a schedule over the first S = schedule_steps
+// updates, from lr to final_lr, with progress p = min(t - 1, S) / S:
+//   constant: lr;   linear: lr + (final_lr - lr) p;   cosine: final_lr + (lr - final_lr) (1 + cos(pi p)) / 2
+// and stays at final_lr after S. The rate is a function of t alone, so a network restored
+// with its step count continues on the same schedule.
+//
+// A parameter average (Polyak averaging, for GAN generators Yazici et al., ICLR 2019):
+//   avg = beta avg + (1 - beta) p,  beta = min(decay, (1 + t) / (10 + t)) after update t,
+// the warm-up of TensorFlow's ExponentialMovingAverage, so early averages do not keep the
+// initial weights for thousands of steps.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace gankit {
 
 enum class OptimizerKind { sgd = 0, adam = 1 };
+enum class LrSchedule { constant = 0, linear = 1, cosine = 2 };
+
+LrSchedule lr_schedule_from_name(const std::string& name);  // throws std::invalid_argument
+const char* lr_schedule_name(LrSchedule schedule);
 
 // Hyperparameters in double, as the user gave them: the kernels derive their float
 // factors in double, so 1 - beta2 for beta2 = 0.9999 is 1e-4 to float precision rather
@@ -22,7 +38,19 @@ struct OptimizerConfig {
   double eps = 1e-8;
   double weight_decay = 0.0;
   double momentum = 0.0;  // SGD only
+  LrSchedule schedule = LrSchedule::constant;
+  std::int64_t schedule_steps = 0;  // S above; >= 1 unless constant
+  double final_lr = 0.0;            // 0 <= final_lr <= lr
 };
+
+// The learning rate of the step-th update (1-based) under config's schedule.
+double scheduled_lr(const OptimizerConfig& config, std::int64_t step);
+
+// The averaging factor beta after update t (formula above); decay in (0, 1).
+double average_decay_at(double decay, std::int64_t step);
+
+// average = beta average + (1 - beta) params, element-wise over n floats.
+void average_step(float* average, const float* params, std::int64_t n, double beta);
 
 // Throws std::invalid_argument naming the field when a value is out of range.
 void validate(const OptimizerConfig& config);
