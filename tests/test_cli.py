@@ -37,14 +37,42 @@ def test_train_then_sample(tmp_path):
 
 
 def test_train_resume_continues_the_checkpoint(tmp_path):
-    r = gankit("train", "--dataset", "ring", "--max-iter", "40", "--out", "run", "--hidden", "16",
-               "--checkpoint-every", "20", "--no-plot", "--quiet", cwd=tmp_path)
+    common = ("--dataset", "ring", "--out", "run", "--hidden", "16", "--no-plot", "--quiet")
+    r = gankit("train", *common, "--max-iter", "40", "--checkpoint-every", "20", "--lr-schedule",
+               "constant", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    r = gankit("train", "--dataset", "ring", "--max-iter", "60", "--out", "run", "--hidden", "16",
-               "--resume", "--no-plot", "--quiet", cwd=tmp_path)
+    r = gankit("train", *common, "--max-iter", "60", "--resume", "--lr-schedule", "constant", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "after 60 iterations" in r.stdout
     assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 61
+
+
+def test_resume_with_a_scheduled_rate_keeps_the_schedule(tmp_path):
+    """The default schedule decays over --max-iter: a resumed run must ask for the same
+    number, and asking for more is refused with the reason, not trained at another rate."""
+    common = ("--dataset", "ring", "--out", "run", "--hidden", "16", "--no-plot", "--quiet")
+    r = gankit("train", *common, "--max-iter", "30", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = gankit("train", *common, "--max-iter", "50", "--resume", cwd=tmp_path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "schedule_steps is 30, but this GAN's is 50" in r.stderr
+
+
+def test_pack_ema_and_schedule_options_reach_the_model(tmp_path):
+    r = gankit("train", "--dataset", "ring", "--hidden", "16", "--max-iter", "20", "--batch-size", "48",
+               "--pack", "3", "--ema", "0.9", "--lr-schedule", "cosine", "--final-lr", "1e-5",
+               "--out", "run", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "cosine to 1e-05, ema 0.9, pack 3" in r.stderr
+    import gankit as gk
+    gan = gk.GAN.load(tmp_path / "run" / "model.gk")
+    assert gan.pack == 3 and gan.D.sizes[0] == 6 and gan.ema == pytest.approx(0.9)
+    assert gan.g_optimizer.schedule == "cosine" and gan.g_optimizer.schedule_steps == 20
+    assert gan.d_optimizer.final_lr == pytest.approx(1e-5)
+    r = gankit("train", "--dataset", "ring", "--ema", "0", "--max-iter", "5", "--hidden", "8",
+               "--out", "off", "--no-plot", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert gk.GAN.load(tmp_path / "off" / "model.gk").ema is None
 
 
 @pytest.mark.parametrize("args, message", [
@@ -52,6 +80,11 @@ def test_train_resume_continues_the_checkpoint(tmp_path):
     (["train", "--max-iter", "0"], "--max-iter: expected a positive integer"),
     (["train", "--hidden", "12,x"], "--hidden"),
     (["train", "--lr", "-1", "--max-iter", "1", "--no-plot"], "lr"),
+    (["train", "--pack", "0"], "--pack: expected a positive integer"),
+    (["train", "--pack", "3"], "--batch-size: expected a multiple of --pack 3, got 256"),
+    (["train", "--ema", "1.5", "--max-iter", "1", "--no-plot"], "ema: expected 0 <= ema < 1"),
+    (["train", "--lr-schedule", "constant", "--final-lr", "0.1"], "--final-lr: only used with"),
+    (["train", "--final-lr", "1", "--max-iter", "1", "--no-plot"], "final_lr: expected 0 <= final_lr <="),
     (["sample", "nope.gk", "--out", "x.npy"], "nope.gk: no such file"),
     (["sample", "bad.gk", "--out", "x.npy"], "bad.gk"),
     (["frobnicate"], "invalid choice"),
@@ -68,7 +101,8 @@ def test_help_explains_every_option(tmp_path):
     r = gankit("train", "--help", cwd=tmp_path)
     assert r.returncode == 0
     for flag in ("--dataset", "--g-loss", "--d-steps", "--max-iter", "--min-loss", "--equilibrium-tol",
-                 "--checkpoint-every", "--resume", "--out", "--seed", "--threads"):
+                 "--checkpoint-every", "--resume", "--out", "--seed", "--threads", "--pack", "--ema",
+                 "--lr-schedule", "--final-lr", "--activation"):
         assert flag in r.stdout
 
 

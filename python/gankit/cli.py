@@ -18,16 +18,26 @@ import numpy as np
 DATASETS = ("ring", "grid", "gaussian_1d", "digits")
 
 # Per-dataset defaults: what `gankit train --dataset NAME` runs without other options.
+# The ring's and grid's recipes were chosen with `gankit bench quality` (benchmarks/README.md,
+# "Sample quality"): Adam with the learning rate decayed linearly to final_lr_ratio x lr,
+# generator averaging (ema) for sampling, and for the ring ReLU networks three layers deep,
+# which give it sharp modes.
 DEFAULTS = {
-    "ring": dict(n=50_000, g_hidden=(128, 128), d_hidden=(128, 128), noise_dim=2, d_steps=1,
-                 max_iter=10_000, batch_size=256, lr=5e-4),
-    "grid": dict(n=50_000, g_hidden=(256, 256), d_hidden=(256, 256), noise_dim=2, d_steps=1,
-                 max_iter=20_000, batch_size=256, lr=1e-3),
-    "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32), noise_dim=1, d_steps=5,
-                        max_iter=3_000, batch_size=256, lr=1e-3),
-    "digits": dict(n=None, g_hidden=(256, 256), d_hidden=(256, 256), noise_dim=32, d_steps=1,
-                   max_iter=10_000, batch_size=128, lr=2e-4),
+    "ring": dict(n=50_000, g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), activation="relu",
+                 noise_dim=2, d_steps=1, max_iter=8_000, batch_size=256, lr=5e-4, beta1=0.5,
+                 schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
+    "grid": dict(n=50_000, g_hidden=(256, 256), d_hidden=(256, 256), activation="leaky_relu",
+                 noise_dim=2, d_steps=1, max_iter=20_000, batch_size=256, lr=1e-3, beta1=0.5,
+                 schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
+    "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32), activation="leaky_relu",
+                        noise_dim=1, d_steps=5, max_iter=3_000, batch_size=256, lr=1e-3, beta1=0.5,
+                        schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
+    "digits": dict(n=None, g_hidden=(256, 256), d_hidden=(256, 256), activation="leaky_relu",
+                   noise_dim=32, d_steps=1, max_iter=10_000, batch_size=128, lr=2e-4, beta1=0.5,
+                   schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
 }
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+SCHEDULES = ("constant", "linear", "cosine")
 
 
 # `--arch paper`: the networks of the PacGAN (Lin et al. 2018) and VEEGAN (Srivastava et
@@ -39,7 +49,7 @@ ARCH_DATASETS = ("ring", "grid")
 
 # `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
 BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed",
-              "profile": "gankit.bench.profile"}
+              "profile": "gankit.bench.profile", "quality": "gankit.bench.quality"}
 
 
 class CliError(Exception):
@@ -66,7 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-iter", type=int, default=None, help="iterations to train (default depends on the dataset)")
     train.add_argument("--batch-size", type=int, default=None, help="batch size (default depends on the dataset)")
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate for both networks")
-    train.add_argument("--beta1", type=float, default=0.5, help="Adam beta1. Default: 0.5")
+    train.add_argument("--beta1", type=float, default=None, help="Adam beta1. Default: 0.5")
+    train.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
+                       help="learning-rate schedule of both optimizers over the run: constant, or "
+                            "linear / cosine decay from --lr to --final-lr. Default: linear for ring "
+                            "and grid, else constant")
+    train.add_argument("--final-lr", type=float, default=None,
+                       help="the learning rate a linear or cosine schedule ends at. Default: 0")
+    train.add_argument("--ema", type=float, default=None,
+                       help="generator averaging: decay of the moving average of G's weights that "
+                            "sampling uses (0 turns it off). Default: 0.999 for ring and grid, else off")
+    train.add_argument("--pack", type=int, default=None,
+                       help="PacGAN packing: D judges this many samples at once (the batch size must "
+                            "be a multiple of it). Default: 1")
+    train.add_argument("--activation", choices=ACTIVATIONS, default=None,
+                       help="hidden activation of both default networks. Default: relu for ring and "
+                            "grid, else leaky_relu")
     train.add_argument("--arch", choices=("default", "paper"), default="default",
                        help="networks: default (leaky-ReLU MLPs sized by --hidden or the dataset) or "
                             "paper: those of the PacGAN/VEEGAN 2-D mixture experiments, G = 4 hidden "
@@ -155,7 +180,8 @@ def _hidden_sizes(parser, text):
 
 def run_train(args, parser) -> int:
     import gankit as gk
-    for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every", "threads"):
+    for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every",
+                 "threads", "pack"):
         _positive(parser, getattr(args, flag), "--" + flag.replace("_", "-"))
     defaults = DEFAULTS[args.dataset]
     given = args.hidden is not None  # "--hidden ''" is an error, not the default
@@ -172,6 +198,14 @@ def run_train(args, parser) -> int:
     max_iter = args.max_iter or defaults["max_iter"]
     batch_size = args.batch_size or defaults["batch_size"]
     lr = args.lr if args.lr is not None else defaults["lr"]
+    pack = args.pack or defaults["pack"]
+    ema = args.ema if args.ema is not None else defaults["ema"]
+    schedule = args.lr_schedule or defaults["schedule"]
+    final_lr = args.final_lr if args.final_lr is not None else lr * defaults["final_lr_ratio"]
+    if schedule == "constant" and args.final_lr is not None:
+        parser.error("--final-lr: only used with --lr-schedule linear or cosine")
+    if batch_size % pack:
+        parser.error(f"--batch-size: expected a multiple of --pack {pack}, got {batch_size}")
     if args.threads:
         gk.set_num_threads(args.threads)
     out = args.out or os.path.join("runs", args.dataset)
@@ -179,9 +213,18 @@ def run_train(args, parser) -> int:
 
     data = gk.datasets.load(args.dataset, n=args.n or defaults["n"], seed=args.seed)
     dim = data.shape[1]
-    G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden)
-    opt = gk.Adam(lr=lr, beta1=args.beta1)
-    gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=opt, g_optimizer=opt, seed=args.seed)
+    G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack,
+                     args.activation or defaults["activation"])
+    beta1 = args.beta1 if args.beta1 is not None else defaults["beta1"]
+
+    def adam(updates):
+        if schedule == "constant":
+            return gk.Adam(lr=lr, beta1=beta1)
+        return gk.Adam(lr=lr, beta1=beta1, schedule=schedule, schedule_steps=updates, final_lr=final_lr)
+
+    # Each network's schedule runs over its own updates: D makes d_steps per iteration.
+    gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=adam(max_iter * d_steps),
+                 g_optimizer=adam(max_iter), seed=args.seed, pack=pack, ema=ema or None)
     checkpoint = os.path.join(out, "checkpoint.gk")
     resume = checkpoint if args.resume and os.path.exists(checkpoint) else None
 
@@ -189,8 +232,10 @@ def run_train(args, parser) -> int:
         info = gk.build_info()
         arch = (f"arch paper (G {G.sizes} relu + batch norm, D {D.sizes} maxout {D.pieces}), "
                 if args.arch == "paper" else "")
+        recipe = (f"lr {lr}" + (f" {schedule} to {final_lr:g}" if schedule != "constant" else "")
+                  + (f", ema {ema}" if ema else "") + (f", pack {pack}" if pack > 1 else ""))
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
-              f"k={d_steps}, batch {batch_size}, lr {lr}, {max_iter} iterations, {arch}"
+              f"k={d_steps}, batch {batch_size}, {recipe}, {max_iter} iterations, {arch}"
               f"kernel {info['kernel']}, {info['num_threads']} threads"
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
     start = time.perf_counter()
@@ -217,17 +262,18 @@ def run_train(args, parser) -> int:
     return 0
 
 
-def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden):
-    """G and D for `--arch`: the default leaky-ReLU MLPs or the papers' networks."""
+def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, activation):
+    """G and D for `--arch`: the default MLPs or the papers' networks; D's input is a pack
+    of `pack` samples."""
     if args.arch == "paper":
         a = PAPER_ARCH
         G = gk.MLP([noise_dim, *a["g_hidden"], dim], activation=a["g_activation"],
                    batch_norm=a["g_batch_norm"])
-        D = gk.MLP([dim, *a["d_hidden"], 1], activation=a["d_activation"], pieces=a["d_pieces"])
+        D = gk.MLP([dim * pack, *a["d_hidden"], 1], activation=a["d_activation"], pieces=a["d_pieces"])
         return G, D
     out_act = "tanh" if args.dataset == "digits" else None
-    G = gk.MLP([noise_dim, *g_hidden, dim], activation="leaky_relu", output=out_act)
-    D = gk.MLP([dim, *d_hidden, 1], activation="leaky_relu")
+    G = gk.MLP([noise_dim, *g_hidden, dim], activation=activation, output=out_act)
+    D = gk.MLP([dim * pack, *d_hidden, 1], activation=activation)
     return G, D
 
 

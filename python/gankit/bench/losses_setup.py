@@ -155,8 +155,8 @@ def _from_cli_defaults(dataset: str) -> Architecture:
     """The networks `gankit train --dataset NAME` uses (gankit.cli.DEFAULTS)."""
     from ..cli import DEFAULTS
     d = DEFAULTS[dataset]
-    leaky = (("activation", "leaky_relu"),)
-    return Architecture(Network(tuple(d["g_hidden"]), leaky), Network(tuple(d["d_hidden"]), leaky),
+    activation = (("activation", d["activation"]),)
+    return Architecture(Network(tuple(d["g_hidden"]), activation), Network(tuple(d["d_hidden"]), activation),
                         noise_dim=d["noise_dim"], batch_size=d["batch_size"], lr=d["lr"],
                         g_output="tanh" if dataset == "digits" else None,
                         source="gankit.cli.DEFAULTS")
