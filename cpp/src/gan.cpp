@@ -25,10 +25,12 @@ namespace {
 
 // A training step normalises each batch segment by its own variance, which one row does
 // not have (PyTorch raises too). Checked before the step changes any state.
+// n counts packs when packed (D's rows are packs then).
 void require_normalisable(const Mlp& net, const char* network, std::int64_t n, const char* name,
-                          const char* segment) {
+                          const char* segment, bool packed = false) {
+  const char* unit = packed ? "packs" : "rows";
   if (net.has_batch_norm() && n < 2)
-    throw std::invalid_argument(std::string(name) + ": expected at least 2 rows, got " +
+    throw std::invalid_argument(std::string(name) + ": expected at least 2 " + unit + ", got " +
                                 std::to_string(n) + ": the " + network +
                                 " uses batch normalisation, which in training mode normalises " +
                                 segment + " by its own batch statistics");
@@ -118,8 +120,11 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
   const std::int64_t real_packs = packs_of(n_real, "x_real");
   const std::int64_t fake_packs = packs_of(n_fake, "z");
   require_normalisable(*g_, "generator", n_fake, "z", "the fake batch");
-  require_normalisable(*d_, "discriminator", real_packs, "x_real", "segment 0 (the real packs)");
-  require_normalisable(*d_, "discriminator", fake_packs, "z", "segment 1 (the fake packs)");
+  const bool packed = pack_ > 1;
+  require_normalisable(*d_, "discriminator", real_packs, "x_real",
+                       packed ? "segment 0 (the real packs)" : "segment 0 (the real rows)", packed);
+  require_normalisable(*d_, "discriminator", fake_packs, "z",
+                       packed ? "segment 1 (the fake packs)" : "segment 1 (the fake rows)", packed);
   StepGuard guard(busy_, *g_, *d_);
   const std::int64_t dim = data_dim();
   const std::int64_t n_total = n_real + n_fake;
@@ -166,7 +171,8 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
   require_rows(n, "z");
   const std::int64_t packs = packs_of(n, "z");
   require_normalisable(*g_, "generator", n, "z", "the fake batch");
-  require_normalisable(*d_, "discriminator", packs, "z", "the fake packs");
+  require_normalisable(*d_, "discriminator", packs, "z", pack_ > 1 ? "the fake packs" : "the fake batch",
+                       pack_ > 1);
   StepGuard guard(busy_, *g_, *d_);
   z = noise_or_draw(z, n);
   const float* x_fake;

@@ -3,9 +3,28 @@ argparse.ArgumentTypeError, which argparse reports prefixed with the option's na
 from __future__ import annotations
 
 import argparse
+import os
 from typing import List, Sequence
 
 from .speed_configs import parse_config_names
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (os.cpu_count() where affinity is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def positive_ints(text: str, unique: bool = False) -> List[int]:

@@ -32,6 +32,7 @@ import gankit as gk
 
 from . import _arguments
 from . import losses_report as report
+from .speed_report import cpu_model
 from .losses_gradients import gradient_view
 from .losses_probe import ProbeSpec, failed_probe, probe_one, summarize_probes
 from .losses_running import failed_record, run_all, run_one
@@ -72,21 +73,8 @@ def _per_dataset(text: str) -> Dict[str, int]:
     return out
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
-def default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -100,7 +88,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--d-steps", type=lambda text: _arguments.positive_ints(text, unique=True), default=None,
                    help="values of k, discriminator steps per generator step (default: "
                         f"{','.join(map(str, DEFAULT_D_STEPS))}; --quick: {','.join(map(str, QUICK['d_steps']))})")
-    p.add_argument("--seeds", type=_positive_int, default=None,
+    p.add_argument("--seeds", type=_arguments.positive_int, default=None,
                    help=f"seeds per variant, 0..N-1 (default: {DEFAULT_SEEDS}; --quick: {QUICK['seeds']})")
     p.add_argument("--max-iter", type=_per_dataset, default=None,
                    help=f"iterations per run, N or DATASET=N,... (default: {budgets}; --quick: "
@@ -109,18 +97,18 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                    help="score every N iterations, N or DATASET=N,... (default: "
                         + ", ".join(f"{n} {d.eval_every}" for n, d in DATASETS.items()) + "; --quick: "
                         + ", ".join(f"{n} {d.quick_eval_every}" for n, d in DATASETS.items()) + ")")
-    p.add_argument("--eval-samples", type=_positive_int, default=DEFAULT_EVAL_SAMPLES,
+    p.add_argument("--eval-samples", type=_arguments.positive_int, default=DEFAULT_EVAL_SAMPLES,
                    help=f"generated samples per score (default: {DEFAULT_EVAL_SAMPLES}; digits: at most "
                         f"the {DIGITS_HELD_OUT} held-out images)")
-    p.add_argument("--grad-iters", type=_positive_int, default=DEFAULT_GRAD_ITERS,
+    p.add_argument("--grad-iters", type=_arguments.positive_int, default=DEFAULT_GRAD_ITERS,
                    help=f"record the generator's gradient norm at every iteration up to this one "
                         f"(then every {GRAD_EVERY}th; default: {DEFAULT_GRAD_ITERS})")
     p.add_argument("--probe-steps", type=int, default=None,
                    help=f"discriminator-only steps of the saturation probe, 0 for none (default: "
                         f"{DEFAULT_PROBE_STEPS}; --quick: {QUICK_PROBE_STEPS})")
-    p.add_argument("--jobs", type=_positive_int, default=default_jobs(),
+    p.add_argument("--jobs", type=_arguments.positive_int, default=_arguments.default_jobs(),
                    help="runs in parallel, each in its own single-threaded process (default: the "
-                        f"number of cores, {default_jobs()} here)")
+                        f"number of cores, {_arguments.default_jobs()} here)")
     p.add_argument("--quick", action="store_true",
                    help="a reduced grid (ring and grid, k 1 and 5, 2 seeds, short runs): about "
                         "two minutes on 2 cores")
@@ -206,21 +194,12 @@ def environment() -> dict:
             pass
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": f"{_cpu_name()}, {os.cpu_count()} logical cores, {platform.platform()}",
+        "machine": f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.platform()}",
         "python": platform.python_version(), "numpy": np.__version__, "gankit": gk.__version__,
         "build_info": gk.build_info(), "optional": versions,
     }
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def dataset_info(cfg: dict, dataset: str) -> dict:

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from .. import _arguments
+from .._arguments import default_jobs, positive_int
 from .setup import DATASETS, DEFAULT_EVAL_SAMPLES, DEFAULT_SEEDS, QUICK_SEEDS, ROW_NAMES
 
 DEFAULT_OUT = os.path.join("bench-results", "quality")
@@ -16,24 +17,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def default_jobs() -> int:
-    """The cores this process may run on (os.cpu_count() where affinity is unknown)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:

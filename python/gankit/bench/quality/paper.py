@@ -6,10 +6,13 @@ are standard errors over the paper's 10 trials. To correct a number, edit TABLE1
 from __future__ import annotations
 
 SOURCE = ("Z. Lin, A. Khetan, G. Fanti, S. Oh, \"PacGAN: The power of two samples in generative "
-          "adversarial networks\", NeurIPS 2018, Table 1 (arXiv:1712.04086)")
+          "adversarial networks\", NeurIPS 2018, Table 1 (arXiv:1712.04086), as published in the "
+          "authors' code, github.com/fjxmlzn/PacGAN, synthetic_data_experiments/results/Table1.png")
 STATISTIC = "mean ± standard error over 10 trials"
-SETTING = ("their networks (G 4×400 ReLU with batch norm, D 3×200 maxout), 400,000 iterations; "
-           "2,500 samples per trial; the GAN row comes from VEEGAN's setup (Srivastava et al. 2017)")
+SETTING = ("their networks (G 4×400 bias-free linear, batch norm, ReLU; D 3×200 maxout with 5 pieces), "
+           "Adam lr 1e-4, beta1 0.8, batch 100, 400 epochs of 1,000 steps (400,000), D and G updated "
+           "together; 100,000 training points; 2,500 samples from a fixed noise batch per trial; the GAN "
+           "row is the authors' own pack-1 run (the measures follow VEEGAN, Srivastava et al. 2017)")
 
 # dataset -> paper row -> {score: (mean, ±)}; high_quality in percent.
 TABLE1 = {

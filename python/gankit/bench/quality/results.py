@@ -21,6 +21,7 @@ from . import paper
 from .running import mode_scores
 from .setup import BASE_RECIPES, ROW_DEFAULTS, ROWS, cli_recipe
 from .summary import summarize
+from ..speed_report import cpu_model
 
 # Real data scored as the runs are: this many fresh points drawn with a seed no run uses.
 REFERENCE_SEED = 10**6
@@ -30,15 +31,6 @@ def now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment() -> dict:
