@@ -140,20 +140,19 @@ def test_packed_training_is_bitwise_identical_for_one_and_two_threads():
 
 
 def test_pack_4_covers_the_ring():
-    """PacGAN4 with gankit's ring networks (ReLU, three hidden layers of 128), half the
-    default budget: every mode, in balance (reverse KL; seeds 3, 4 and 5 gave 0.13, 0.054
-    and 0.057), and a share of the samples within 3 std of one (41 %, 26 % and 36 %:
-    packing sharpens more slowly than the plain GAN). About 15 s on one core; scored on
-    fresh samples."""
+    """PacGAN4 with gankit's ring recipe (ReLU, three hidden layers of 128, lr 1e-3 decayed
+    linearly) at half the default budget: every mode, in balance, most samples within 3
+    std of one (seeds 3, 4 and 5 gave 91 %, 75 % and 68 % high quality, reverse KL 0.0007,
+    0.020 and 0.004). About 15 s on one core; scored on fresh samples."""
     X = gk.datasets.ring(n=20_000, seed=3)
     G = gk.MLP([2, 128, 128, 128, 2], activation="relu")
     D = gk.MLP([8, 128, 128, 128, 1], activation="relu")
     steps = 4000
-    opt = gk.Adam(lr=5e-4, beta1=0.5, schedule="linear", schedule_steps=steps, final_lr=0.0)
+    opt = gk.Adam(lr=1e-3, beta1=0.5, schedule="linear", schedule_steps=steps, final_lr=0.0)
     gan = gk.GAN(G, D, pack=4, d_optimizer=opt, g_optimizer=opt, seed=3)
     gan.fit(X, batch_size=256, max_iter=steps)
     gan.reseed_noise(12345)
     scores = gk.metrics.mode_scores(gan.sample(2500), gk.datasets.mixture("ring"))
     assert scores.modes_captured == 8
-    assert scores.high_quality_fraction > 0.15
-    assert scores.reverse_kl < 0.2
+    assert scores.high_quality_fraction > 0.5
+    assert scores.reverse_kl < 0.1

@@ -24,7 +24,7 @@ DATASETS = ("ring", "grid", "gaussian_1d", "digits")
 # which give it sharp modes.
 DEFAULTS = {
     "ring": dict(n=50_000, g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), activation="relu",
-                 noise_dim=2, d_steps=1, max_iter=8_000, batch_size=256, lr=5e-4, beta1=0.5,
+                 noise_dim=2, d_steps=1, max_iter=8_000, batch_size=256, lr=1e-3, beta1=0.5,
                  schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
     "grid": dict(n=50_000, g_hidden=(256, 256), d_hidden=(256, 256), activation="leaky_relu",
                  noise_dim=2, d_steps=1, max_iter=20_000, batch_size=256, lr=1e-3, beta1=0.5,
