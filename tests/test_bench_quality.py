@@ -72,13 +72,9 @@ def test_gankit_default_row_is_what_gankit_train_runs(monkeypatch):
     assert (r.g_hidden, r.d_hidden, r.lr, r.max_iter, r.noise_dim) == (
         tuple(d["g_hidden"]), tuple(d["d_hidden"]), d["lr"], d["max_iter"], d["noise_dim"])
     assert r.source == "gankit.cli.DEFAULTS"
-    # An older DEFAULTS without the newer settings: gankit train's fallbacks.
-    old = {k: d[k] for k in ("n", "g_hidden", "d_hidden", "noise_dim", "d_steps", "max_iter", "batch_size", "lr")}
-    monkeypatch.setitem(cli.DEFAULTS, "grid", old)
-    r = recipe("grid", row)
     assert (r.beta1, r.ema, r.pack, r.schedule, r.final_lr_ratio, r.activation) == (
-        0.5, None, 1, "constant", 0.0, "leaky_relu")
-    monkeypatch.setitem(cli.DEFAULTS, "grid", {**old, "pack": 3, "batch_size": 100})
+        d["beta1"], d["ema"], d["pack"], d["schedule"], d["final_lr_ratio"], d["activation"])
+    monkeypatch.setitem(cli.DEFAULTS, "grid", {**d, "pack": 3, "batch_size": 100})
     r = recipe("grid", row)
     assert (r.pack, r.batch_size, r.requested_batch_size) == (3, 99, 100)
     gan = running.build_gan(RunSpec("grid", row.name, 0, r), 2)

@@ -39,18 +39,6 @@ def _schedule_args(opt) -> dict:
     return dict(schedule=opt.schedule, schedule_steps=opt.schedule_steps or 0, final_lr=opt.final_lr)
 
 
-def learning_rate(opt, step: int) -> float:
-    """The learning rate of update `step` (1-based) under `opt`'s schedule, in double, as
-    the core computes it (a reference for tests and reports)."""
-    import math
-    if opt.schedule == "constant":
-        return opt.lr
-    progress = min(max(step - 1, 0), opt.schedule_steps) / opt.schedule_steps
-    if opt.schedule == "linear":
-        return opt.lr + (opt.final_lr - opt.lr) * progress
-    return opt.final_lr + (opt.lr - opt.final_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
 @dataclass(frozen=True)
 class Adam:
     """Adam (Kingma & Ba) with optional L2 weight decay, as torch.optim.Adam, and an

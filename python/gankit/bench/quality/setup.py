@@ -3,8 +3,8 @@ table's rows (the base recipe plus overrides, or the `gankit train` defaults) an
 run's full specification.
 
 Everything here is plain data: a RunSpec describes a run completely, goes into
-results.json, and the same RunSpec gives the same numbers. To retune the benchmark, edit
-BASE_RECIPES (one line per setting) or ROWS.
+results.json, and the same RunSpec gives the same numbers. The base recipe is
+gankit.cli.DEFAULTS (retune it there, and `gankit train` follows); the rows are ROWS.
 """
 from __future__ import annotations
 
@@ -32,20 +32,17 @@ RECIPE_KEYS = ("n", "g_hidden", "d_hidden", "activation", "noise_dim", "batch_si
                "d_steps", "lr", "beta1", "schedule", "final_lr_ratio")
 
 
-def _base_recipes() -> Dict[str, dict]:
-    from ...cli import DEFAULTS
-    return {name: {key: DEFAULTS[name][key] for key in RECIPE_KEYS} for name in DATASETS}
-
-
-BASE_RECIPES: Dict[str, dict] = _base_recipes()
-
 # What a base recipe leaves to the rows: no packing, no generator averaging.
 ROW_DEFAULTS = dict(pack=1, ema=None)
 
-# The fallbacks for settings gankit.cli.DEFAULTS may not have (older gankits); `gankit
-# train` then uses these.
-CLI_FALLBACKS = dict(activation="leaky_relu", beta1=0.5, ema=None, pack=1, schedule="constant",
-                     final_lr_ratio=0.0)
+
+def cli_recipe(dataset: str, keys=RECIPE_KEYS + tuple(ROW_DEFAULTS)) -> dict:
+    """What `gankit train --dataset NAME` runs (its `keys`), read from gankit.cli.DEFAULTS now."""
+    from ...cli import DEFAULTS
+    return {key: DEFAULTS[dataset][key] for key in keys}
+
+
+BASE_RECIPES: Dict[str, dict] = {name: cli_recipe(name, RECIPE_KEYS) for name in DATASETS}
 
 
 @dataclass(frozen=True)
@@ -91,16 +88,6 @@ class Recipe:
     pack: int
     ema: Optional[float]
     source: str
-
-
-def cli_recipe(dataset: str) -> dict:
-    """What `gankit train --dataset NAME` runs, read from gankit.cli.DEFAULTS now."""
-    from ...cli import DEFAULTS
-    d = DEFAULTS[dataset]
-    settings = {key: d[key] for key in ("n", "g_hidden", "d_hidden", "noise_dim", "d_steps",
-                                        "max_iter", "batch_size", "lr")}
-    settings.update({key: d.get(key, fallback) for key, fallback in CLI_FALLBACKS.items()})
-    return settings
 
 
 def recipe(dataset: str, row: Row, max_iter: Optional[int] = None) -> Recipe:
