@@ -19,6 +19,7 @@ from . import _core
 # The core's limits (cpp/include/gankit/limits.h, threads.h): checked here first so the
 # message names the Python argument.
 MAX_ROWS = int(_core.MAX_ROWS)        # rows (or samples) one call may ask for
+MAX_WIDTH = int(_core.MAX_WIDTH)      # units of one layer (its inputs or outputs)
 MAX_THREADS = int(_core.MAX_THREADS)
 
 # Bounded: a deeply nested or huge value (e.g. from a crafted checkpoint) must not make
