@@ -94,9 +94,7 @@ def _read_until(fd: int, deadline: float):
 
 def state_of(gan) -> tuple:
     """Every part of a GAN's state that a call could change, as comparable values."""
-    # fit creates the batch sampler on first use; one not created yet is in its initial state
-    sampler = gan._sampler or np.random.Generator(np.random.PCG64(gan._batch_seed))
-    sampler = repr(sampler.bit_generator.state)
+    sampler = repr(gan.batch_rng.bit_generator.state)
     return (gan.G.params.tobytes(), gan.D.params.tobytes(),
             np.asarray(gan.G._net.optimizer_state).tobytes(),
             np.asarray(gan.D._net.optimizer_state).tobytes(),

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gankit import checkpoint
-from gankit.checkpoint import CheckpointError
+from gankit import file_format
+from gankit.file_format import CheckpointError
 
 DTYPES = ["float32", "float64", "int32", "int64", "uint64", "uint8", "bool"]
 MAGIC = b"GANKIT\x00\x01"
@@ -48,7 +48,7 @@ EXAMPLE_META = {"kind": "test", "n": 3, "big": 2**70, "neg": -1, "x": 0.1, "tiny
 @pytest.fixture
 def small_file(tmp_path):
     path = tmp_path / "small.gk"
-    checkpoint.save(path, {"kind": "t", "v": [1, 2.5]},
+    file_format.save(path, {"kind": "t", "v": [1, 2.5]},
                     {"a": np.arange(5, dtype=np.float32), "b": np.array([True, False]),
                      "c": np.array(3, dtype=np.int64)})
     return path
@@ -75,14 +75,14 @@ def build(header, data=b"", version=1, magic=MAGIC, header_bytes=None):
 def load_bytes(tmp_path, blob, name="crafted.gk"):
     path = tmp_path / name
     path.write_bytes(blob)
-    return checkpoint.load(path)
+    return file_format.load(path)
 
 
 # -- round trips ----------------------------------------------------------------------
 def test_round_trip_of_every_dtype_and_shape(tmp_path):
     arrays = example_arrays()
-    checkpoint.save(tmp_path / "m.gk", EXAMPLE_META, arrays)
-    meta, loaded = checkpoint.load(tmp_path / "m.gk")
+    file_format.save(tmp_path / "m.gk", EXAMPLE_META, arrays)
+    meta, loaded = file_format.load(tmp_path / "m.gk")
     assert meta == EXAMPLE_META and list(meta) == list(EXAMPLE_META)
     assert math.copysign(1.0, meta["x"]) == 1.0 and meta["tiny"] == 5e-324
     assert list(loaded) == list(arrays)
@@ -95,16 +95,16 @@ def test_round_trip_of_every_dtype_and_shape(tmp_path):
 
 
 def test_round_trip_without_arrays_and_with_empty_meta(tmp_path):
-    checkpoint.save(tmp_path / "m.gk", {}, {})
-    assert checkpoint.load(tmp_path / "m.gk") == ({}, {})
+    file_format.save(tmp_path / "m.gk", {}, {})
+    assert file_format.load(tmp_path / "m.gk") == ({}, {})
 
 
 def test_non_contiguous_big_endian_arrays_and_tuples_are_converted(tmp_path):
     base = np.arange(24, dtype=np.float64).reshape(4, 6)
     arrays = {"t": base.T, "strided": base[::2, ::3], "be": np.arange(5, dtype=">i8"),
               "be_f": np.array([1.5, -2.0], dtype=">f4")}
-    checkpoint.save(str(tmp_path / "m.gk"), {"sizes": (2, 8, 1)}, arrays)
-    meta, loaded = checkpoint.load(str(tmp_path / "m.gk"))
+    file_format.save(str(tmp_path / "m.gk"), {"sizes": (2, 8, 1)}, arrays)
+    meta, loaded = file_format.load(str(tmp_path / "m.gk"))
     assert meta == {"sizes": [2, 8, 1]}
     for name, array in arrays.items():
         np.testing.assert_array_equal(loaded[name], array)
@@ -112,9 +112,9 @@ def test_non_contiguous_big_endian_arrays_and_tuples_are_converted(tmp_path):
 
 
 def test_loaded_arrays_are_independent(small_file):
-    _, first = checkpoint.load(small_file)
+    _, first = file_format.load(small_file)
     first["a"][:] = -1
-    _, second = checkpoint.load(small_file)
+    _, second = file_format.load(small_file)
     np.testing.assert_array_equal(second["a"], np.arange(5, dtype=np.float32))
 
 
@@ -132,8 +132,8 @@ arrays_strategy = st.dictionaries(
 @given(meta=st.dictionaries(st.text(max_size=10), json_values, max_size=5), arrays=arrays_strategy)
 def test_round_trip_property(tmp_path_factory, meta, arrays):
     path = tmp_path_factory.mktemp("rt") / "m.gk"
-    checkpoint.save(path, meta, arrays)
-    got_meta, got = checkpoint.load(path)
+    file_format.save(path, meta, arrays)
+    got_meta, got = file_format.load(path)
     assert got_meta == meta
     assert list(got) == list(arrays)
     for name, array in arrays.items():
@@ -144,10 +144,10 @@ def test_round_trip_property(tmp_path_factory, meta, arrays):
 # -- the documented layout ------------------------------------------------------------
 def test_layout_matches_the_documentation(tmp_path):
     arrays = example_arrays()
-    checkpoint.save(tmp_path / "m.gk", {"k": 1}, arrays)
+    file_format.save(tmp_path / "m.gk", {"k": 1}, arrays)
     blob = (tmp_path / "m.gk").read_bytes()
     version, header, data = split(blob)
-    assert version == checkpoint.FORMAT_VERSION == 1 and header["version"] == 1
+    assert version == file_format.FORMAT_VERSION == 1 and header["version"] == 1
     assert header["meta"] == {"k": 1}
     header_length = struct.unpack_from("<Q", blob, 12)[0]
     data_start = len(blob) - 32 - len(data)
@@ -185,7 +185,7 @@ def test_trailing_bytes_are_detected(small_file, tmp_path):
 def test_any_bit_flip_is_detected(tmp_path_factory, data):
     directory = tmp_path_factory.mktemp("flip")
     path = directory / "m.gk"
-    checkpoint.save(path, {"kind": "t", "lr": 0.001, "sizes": [2, 16, 1]},
+    file_format.save(path, {"kind": "t", "lr": 0.001, "sizes": [2, 16, 1]},
                     {"w": np.linspace(-1, 1, 7, dtype=np.float32), "ok": np.array([True, False])})
     blob = bytearray(path.read_bytes())
     flips = data.draw(st.lists(st.tuples(st.integers(0, len(blob) - 1), st.integers(0, 7)),
@@ -231,7 +231,7 @@ def test_foreign_files_are_refused(tmp_path, blob):
 def test_npz_saved_under_a_gankit_name_is_refused(tmp_path):
     np.savez(tmp_path / "model.npz", w=np.arange(3))
     with pytest.raises(CheckpointError, match="not a gankit file"):
-        checkpoint.load(tmp_path / "model.npz")
+        file_format.load(tmp_path / "model.npz")
 
 
 def test_a_newer_format_version_is_refused_with_both_versions(tmp_path):
@@ -343,7 +343,7 @@ def test_malformed_json_headers_are_refused(tmp_path, raw, message):
 
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
-        checkpoint.load(tmp_path / "absent.gk")
+        file_format.load(tmp_path / "absent.gk")
 
 
 # -- save: refused contents -----------------------------------------------------------
@@ -377,14 +377,14 @@ def cyclic_meta():
 ])
 def test_save_refuses_what_it_cannot_store_before_touching_the_disk(tmp_path, meta, arrays, error, message):
     with pytest.raises(error, match=message):
-        checkpoint.save(tmp_path / "m.gk", meta, arrays)
+        file_format.save(tmp_path / "m.gk", meta, arrays)
     assert os.listdir(tmp_path) == []
 
 
 def test_save_into_a_missing_directory_is_a_clear_error(tmp_path):
     target = tmp_path / "no" / "such" / "dir" / "m.gk"
     with pytest.raises(FileNotFoundError, match="directory .*dir' does not exist"):
-        checkpoint.save(target, {}, {})
+        file_format.save(target, {}, {})
     assert not (tmp_path / "no").exists()
 
 
@@ -394,7 +394,7 @@ def test_save_into_a_missing_directory_is_a_clear_error(tmp_path):
 def test_a_failed_save_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch, failing, existing):
     path = tmp_path / "m.gk"
     if existing:
-        checkpoint.save(path, {"generation": 1}, {"w": np.zeros(3, np.float32)})
+        file_format.save(path, {"generation": 1}, {"w": np.zeros(3, np.float32)})
     before = path.read_bytes() if existing else None
 
     def boom(*args, **kwargs):
@@ -402,43 +402,43 @@ def test_a_failed_save_leaves_the_previous_file_and_no_temporary(tmp_path, monke
 
     monkeypatch.setattr(os, failing, boom)
     with pytest.raises(OSError, match=f"simulated {failing} failure"):
-        checkpoint.save(path, {"generation": 2}, {"w": np.ones(1000, np.float32)})
+        file_format.save(path, {"generation": 2}, {"w": np.ones(1000, np.float32)})
     monkeypatch.undo()
     assert os.listdir(tmp_path) == (["m.gk"] if existing else [])
     if existing:
         assert path.read_bytes() == before
-        assert checkpoint.load(path)[0] == {"generation": 1}
+        assert file_format.load(path)[0] == {"generation": 1}
 
 
 def test_an_interrupted_save_leaves_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "m.gk"
-    checkpoint.save(path, {"generation": 1}, {})
+    file_format.save(path, {"generation": 1}, {})
     def interrupt(*args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(os, "replace", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        checkpoint.save(path, {"generation": 2}, {})
+        file_format.save(path, {"generation": 2}, {})
     monkeypatch.undo()
-    assert os.listdir(tmp_path) == ["m.gk"] and checkpoint.load(path)[0] == {"generation": 1}
+    assert os.listdir(tmp_path) == ["m.gk"] and file_format.load(path)[0] == {"generation": 1}
 
 
 def test_save_overwrites_and_leaves_only_the_target(tmp_path):
     path = tmp_path / "m.gk"
     for generation in range(3):
-        checkpoint.save(path, {"generation": generation}, {"w": np.full(generation + 1, generation)})
+        file_format.save(path, {"generation": generation}, {"w": np.full(generation + 1, generation)})
     assert os.listdir(tmp_path) == ["m.gk"]
-    meta, arrays = checkpoint.load(path)
+    meta, arrays = file_format.load(path)
     assert meta == {"generation": 2} and arrays["w"].tolist() == [2, 2, 2]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_permissions_follow_the_umask_or_the_replaced_file(tmp_path):
     path = tmp_path / "m.gk"
-    checkpoint.save(path, {}, {})
+    file_format.save(path, {}, {})
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
     os.chmod(path, 0o600)
-    checkpoint.save(path, {"again": True}, {})
+    file_format.save(path, {"again": True}, {})
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -124,7 +124,7 @@ def test_truncated_and_corrupted_files_raise_checkpoint_error(tmp_path, data):
 
 
 def test_a_container_that_is_not_a_gan_is_refused(tmp_path):
-    from gankit import checkpoint
+    from gankit import file_format as checkpoint
     path = tmp_path / "other.gk"
     checkpoint.save(path, {"kind": "something else"}, {})
     with pytest.raises(gk.CheckpointError, match="not a GAN checkpoint"):
@@ -132,7 +132,7 @@ def test_a_container_that_is_not_a_gan_is_refused(tmp_path):
 
 
 def test_crafted_architecture_cannot_allocate_beyond_the_file(tmp_path, data):
-    from gankit import checkpoint
+    from gankit import file_format as checkpoint
     gan = make_gan()
     gan.save(tmp_path / "m.gk")
     meta, arrays = checkpoint.load(tmp_path / "m.gk")
@@ -199,7 +199,7 @@ def strip_to_old_format(path):
     """Rewrite a checkpoint of plain networks as gankit wrote it before batch norm, maxout,
     dropout, packing, averaging and schedules existed: no new config keys, no buffers, no
     dropout states, no pack or ema, optimizers without schedule fields."""
-    from gankit import checkpoint
+    from gankit import file_format as checkpoint
     meta, arrays = checkpoint.load(path)
     del meta["pack"], meta["ema"]
     for name in ("d_optimizer", "g_optimizer"):
@@ -240,7 +240,7 @@ def test_files_from_before_the_new_layers_still_load_and_resume(tmp_path, data):
     (lambda meta, arrays: meta["G"].__setitem__("batch_norm", "yes"), "G config: batch_norm"),
 ])
 def test_damaged_layered_checkpoints_raise_checkpoint_error(tmp_path, damage, match):
-    from gankit import checkpoint
+    from gankit import file_format as checkpoint
     make_layered_gan().save(tmp_path / "m.gk")
     meta, arrays = checkpoint.load(tmp_path / "m.gk")
     damage(meta, arrays)
@@ -312,14 +312,14 @@ def test_resume_refuses_another_schedule(tmp_path, data):
 @pytest.mark.parametrize("damage, match", [
     (lambda meta, arrays: arrays.pop("G.average_params"), "G.average_params: missing"),
     (lambda meta, arrays: arrays.__setitem__("G.average_params", arrays["G.average_params"][:-1]),
-     "G.average_params: expected float32"),
-    (lambda meta, arrays: arrays["G.average_params"].__setitem__(0, np.nan), "G.average_params contains NaN"),
+     "G.average_params: expected shape"),
+    (lambda meta, arrays: arrays["G.average_params"].__setitem__(0, np.nan), "G.average_params: expected finite"),
     (lambda meta, arrays: meta.__setitem__("pack", 0), "pack: expected an integer >= 1"),
     (lambda meta, arrays: meta.__setitem__("ema", 2.0), "ema: expected 0 <= ema < 1"),
     (lambda meta, arrays: meta["g_optimizer"].__setitem__("schedule", "steps"), "schedule: expected one of"),
 ])
 def test_damaged_packed_averaged_checkpoints_raise_checkpoint_error(tmp_path, damage, match):
-    from gankit import checkpoint
+    from gankit import file_format as checkpoint
     make_packed_averaged_gan().save(tmp_path / "m.gk")
     meta, arrays = checkpoint.load(tmp_path / "m.gk")
     arrays = {k: np.array(v) for k, v in arrays.items()}

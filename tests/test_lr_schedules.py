@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 import gankit as gk
+from gankit.optim import core_arguments
 import reference as ref
 
 
 def core_rates(opt, updates):
     """The learning rate the core applies at updates 1..updates."""
     net = gk.MLP([2, 3, 1])
-    opt._configure(net._net)
+    net._net.configure_optimizer(*core_arguments(opt)[:2], **core_arguments(opt)[2])
     rates = []
     for step in range(updates):
         net._net.optimizer_step = step
@@ -37,7 +38,7 @@ def test_cosine_midpoint_and_constant():
     for opt, far in ((gk.Adam(lr=3e-4), 3e-4), (gk.Adam(lr=3e-4, schedule="linear", schedule_steps=9,
                                                       final_lr=1e-6), 1e-6)):
         net = gk.MLP([2, 3, 1])
-        opt._configure(net._net)
+        net._net.configure_optimizer(*core_arguments(opt)[:2], **core_arguments(opt)[2])
         net._net.optimizer_step = 10**9  # far past the schedule: its end rate, no overflow
         assert net._net.learning_rate == pytest.approx(far)
 

@@ -8,13 +8,12 @@
 """
 from . import _core, datasets, metrics
 from ._core import ConcurrentUseError
-from .checkpoint import CheckpointError
+from .file_format import CheckpointError
 from .gan import GAN, DStepResult, GStepResult
 from .history import History
 from .nn import MLP
 from .optim import SGD, Adam
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def build_info() -> dict:

@@ -1,344 +1,253 @@
-"""The on-disk container of gankit models and checkpoints: JSON metadata plus raw arrays.
+"""GAN checkpoints: how a GAN's config() and state_dict() are laid out in a gankit file
+(file_format.py: versioned, checksummed, no pickle), and how files written by older
+versions read.
 
-Safe: loading parses JSON and copies raw little-endian numbers; nothing is unpickled or
-evaluated. Versioned: a file from a newer gankit is refused with a clear message.
-Self-checking: a SHA-256 of the whole file catches corruption and truncation, and every
-length and offset is checked against the file size before it is used.
+A checkpoint's header holds the settings and the scalar state, its arrays the rest:
 
-Layout (all integers little-endian):
+    meta:   kind, gankit_version, G, D, g_loss, noise, seed, pack, ema, d_optimizer,
+            g_optimizer (config()); g_optimizer_step, d_optimizer_step, noise_rng_state,
+            G_dropout_state, D_dropout_state, batch_rng_state, stop_reason
+    arrays: G.params, G.optimizer_state, D.params, D.optimizer_state, G.buffers,
+            D.buffers, history.<column>, and with ema G.average_params, G.average_buffers
 
-    offset 0   magic            8 bytes  MAGIC
-    offset 8   format version   uint32   FORMAT_VERSION
-    offset 12  header length    uint64   H
-    offset 20  header           H bytes  UTF-8 JSON (ASCII in practice):
-               {"version": 1, "meta": {...},
-                "arrays": [{"name", "dtype", "shape", "offset", "nbytes"}, ...]}
-    then       zero padding up to the next multiple of 64: the data section starts there
-    then       each array's raw little-endian C-order bytes at data start + "offset"
-               (offsets are multiples of 64, ascending, zero padding between arrays)
-    last       32 bytes         SHA-256 of every byte before it
-
-dtype is one of the names in DTYPES; shape is a list of integers ([] for a 0-d array);
-nbytes = prod(shape) * itemsize. The file ends right after the last array's bytes and the
-digest. Writes are atomic: a reader sees the previous file or the new one, never a mix.
-"""
+Older files lack what did not exist yet: network configs without "batch_norm", "pieces"
+and "dropout", no "G.buffers"/"D.buffers" or dropout states (networks without batch
+norm or dropout, for which none is needed); no "pack" and "ema" (pack 1, no average);
+optimizers without schedule fields (a constant rate)."""
 from __future__ import annotations
 
-import hashlib
-import json
-import math
+import contextlib
 import os
-import stat
-import struct
-from typing import Dict, List, Mapping, Tuple
+from typing import Tuple
 
 import numpy as np
 
-from ._atomic import atomic_writer
-from ._validation import brief
+from ._validation import MAX_WIDTH, brief
+from ._version import __version__
+from .file_format import CheckpointError, load as load_file, save as save_file
+from .history import FIELDS as HISTORY_FIELDS
+from .nn import block_options
+from .optim import SCHEDULE_DEFAULTS
 
-MAGIC = b"GANKIT\x00\x01"
-FORMAT_VERSION = 1
-ALIGNMENT = 64
-DTYPES = {
-    "float32": np.dtype("<f4"), "float64": np.dtype("<f8"),
-    "int32": np.dtype("<i4"), "int64": np.dtype("<i8"), "uint64": np.dtype("<u8"),
-    "uint8": np.dtype("u1"), "bool": np.dtype("?"),
-}
-MAX_NDIM = 32
-
-_PREFIX = struct.Struct("<8sIQ")  # magic, format version, header length
-_DIGEST_SIZE = hashlib.sha256().digest_size
-_ENTRY_KEYS = {"name", "dtype", "shape", "offset", "nbytes"}
-
-
-class CheckpointError(ValueError):
-    """The file is not a readable gankit file: not a gankit file at all, truncated,
-    corrupted (checksum), written by a newer gankit (format version), or with a malformed
-    header or array table. The message names the path and the problem."""
+KIND = "gankit.GAN"
+# What checking a parsed header can raise on content of the wrong type or shape
+# (RecursionError: absurdly nested JSON values); each becomes a CheckpointError.
+_UNUSABLE = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
+# The settings a checkpoint stores (GAN.config()'s keys), and what an older file that
+# lacks one of them means by its absence.
+SETTINGS = ("G", "D", "g_loss", "noise", "seed", "pack", "ema", "d_optimizer", "g_optimizer")
+_ABSENT = {"pack": 1, "ema": None}
+# Networks' state keys kept in the header (as strings where they are 64-bit words).
+_NETS = (("G", "g_optimizer_step"), ("D", "d_optimizer_step"))
 
 
-def _align(n: int) -> int:
-    return -(-n // ALIGNMENT) * ALIGNMENT
+# -- write --------------------------------------------------------------------------
+def write(path, config: dict, state: dict) -> None:
+    """Write a GAN's config() and state_dict() (with history) to `path`, atomically."""
+    meta = {"kind": KIND, "gankit_version": __version__, **{key: config[key] for key in SETTINGS}}
+    meta["d_optimizer_step"] = int(state["D.optimizer_step"])
+    meta["g_optimizer_step"] = int(state["G.optimizer_step"])
+    meta["noise_rng_state"] = [str(w) for w in state["noise_rng_state"]]
+    for name, _ in _NETS:
+        meta[f"{name}_dropout_state"] = [str(w) for w in state[f"{name}.dropout_state"]]
+    meta["batch_rng_state"] = _compact_pcg64(state["batch_rng_state"])
+    meta["stop_reason"] = state["history.stop_reason"]
+    names = ["G.params", "G.optimizer_state", "D.params", "D.optimizer_state", "G.buffers", "D.buffers",
+             *(f"history.{column}" for column in HISTORY_FIELDS)]
+    if "G.average_params" in state:
+        names += ["G.average_params", "G.average_buffers"]
+    save_file(path, meta, {name: np.asarray(state[name]) for name in names})
 
 
-# -- save -----------------------------------------------------------------------------
-def _is_unicode(text: str) -> bool:
-    """False for str holding lone surrogates, which JSON cannot round-trip."""
+def _compact_pcg64(state):
+    """NumPy's PCG64 state dict as the header stores it (128-bit words as strings)."""
+    if state is None:
+        return None
+    return {"state": str(state["state"]["state"]), "inc": str(state["state"]["inc"]),
+            "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+
+# -- read ---------------------------------------------------------------------------
+def read(path) -> Tuple[dict, dict]:
+    """(config, state) from a checkpoint, for GAN.from_config and GAN.load_state_dict.
+    The structure is checked here (kind, settings, array sizes against the architecture,
+    before anything is built, so a crafted file cannot make us allocate more than the file
+    holds); the values are checked by load_state_dict. CheckpointError if unusable."""
+    meta, arrays = load_file(path)
+    if not isinstance(meta, dict) or meta.get("kind") != KIND:
+        raise CheckpointError(f"{os.fspath(path)}: a gankit file, but not a GAN checkpoint "
+                              f"(kind {brief(meta.get('kind')) if isinstance(meta, dict) else None})")
+    with usable(path):
+        config = {key: _with_defaults(key, meta[key] if key in meta else _ABSENT[key]) for key in SETTINGS}
+        _check_sizes(config, arrays)
+        return config, _state(config, meta, arrays)
+
+
+@contextlib.contextmanager
+def usable(path):
+    """Turn what checking a checkpoint's content raises into a CheckpointError naming it."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_meta(value, where: str, open_containers: set) -> None:
-    """Raise TypeError/ValueError (naming the key path) unless `value` is JSON data that
-    round-trips exactly: str, int, finite float, bool, None, list/tuple, dict with str keys."""
-    if value is None or isinstance(value, (bool, int)):
-        return
-    if isinstance(value, str):
-        if not _is_unicode(value):
-            raise ValueError(f"{where}: strings must be valid Unicode (no lone surrogates), got {value!r:.60}")
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: expected a finite float, got {value} (JSON has no NaN or "
-                             f"Inf; store such values in an array)")
-        return
-    if not isinstance(value, (list, tuple, dict)):
-        raise TypeError(f"{where}: expected str, int, float, bool, None, list or dict, "
-                        f"got {type(value).__name__} ({value!r:.60})")
-    if id(value) in open_containers:
-        raise ValueError(f"{where}: the metadata contains a reference cycle")
-    open_containers.add(id(value))
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where}: keys must be str, got {key!r} ({type(key).__name__})")
-            if not _is_unicode(key):
-                raise ValueError(f"{where}: keys must be valid Unicode (no lone surrogates), got {key!r:.60}")
-            _check_meta(item, f"{where}[{key!r}]", open_containers)
-    else:
-        for i, item in enumerate(value):
-            _check_meta(item, f"{where}[{i}]", open_containers)
-    open_containers.discard(id(value))
-
-
-def _dtype_name(dtype: np.dtype):
-    for name, stored in DTYPES.items():
-        if dtype == stored or dtype == stored.newbyteorder(">"):
-            return name
-    return None
-
-
-def _layout(arrays) -> Tuple[List[dict], List[np.ndarray]]:
-    """The header entries and the little-endian contiguous arrays to write."""
-    if not isinstance(arrays, Mapping):
-        raise TypeError(f"checkpoint.save: arrays must be a dict of name -> numpy array, "
-                        f"got {type(arrays).__name__}")
-    entries, blobs, offset = [], [], 0
-    for name, array in arrays.items():
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"checkpoint.save: array names must be non-empty str, got {name!r}")
-        if not _is_unicode(name):
-            raise ValueError(f"checkpoint.save: array names must be valid Unicode (no lone "
-                             f"surrogates), got {name!r:.60}")
-        if not isinstance(array, np.ndarray):
-            raise TypeError(f"checkpoint.save: arrays[{name!r}] must be a numpy array, "
-                            f"got {type(array).__name__}")
-        dtype = _dtype_name(array.dtype)
-        if dtype is None:
-            raise TypeError(f"checkpoint.save: arrays[{name!r}] has dtype {array.dtype}; expected "
-                            f"one of {', '.join(DTYPES)}")
-        blob = np.ascontiguousarray(array, dtype=DTYPES[dtype])
-        entries.append({"name": name, "dtype": dtype, "shape": list(array.shape),
-                        "offset": offset, "nbytes": blob.nbytes})
-        blobs.append(blob)
-        offset = _align(offset + blob.nbytes)
-    return entries, blobs
-
-
-def save(path, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
-    """Write `meta` and `arrays` to `path` in the gankit container format, atomically.
-
-    meta: a dict of JSON data (str, int, finite float, bool, None, list, dict with str
-    keys; tuples are stored as lists; strings must be valid Unicode). NaN or Inf cannot be
-    stored in meta (JSON has none): keep such values in arrays.
-    arrays: name (non-empty str) -> numpy array of dtype float32, float64, int32, int64,
-    uint64, uint8 or bool (any shape, including 0-d and empty; big-endian or
-    non-contiguous arrays are converted).
-
-    The file is written to a temporary file in the target's directory, fsynced and
-    renamed over `path`; on any error the temporary file is removed and a previous file
-    at `path` is left untouched. A new file gets the usual 0o666 & ~umask permissions,
-    a replaced file keeps its mode.
-
-    Raises TypeError or ValueError (before touching the disk) for metadata or arrays
-    that cannot be stored, naming the key or array; FileNotFoundError if the directory
-    of `path` does not exist (it is not created); OSError for I/O failures.
-    """
-    path = os.fspath(path)
-    if not isinstance(meta, dict):
-        raise TypeError(f"checkpoint.save: meta must be a dict, got {type(meta).__name__}")
-    _check_meta(meta, "checkpoint.save: meta", set())
-    entries, blobs = _layout(arrays)
-    header = json.dumps({"version": FORMAT_VERSION, "meta": meta, "arrays": entries},
-                        ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
-
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"checkpoint.save: cannot write {path!r}: directory "
-                                f"{directory!r} does not exist")
-    with atomic_writer(path) as f:
-        digest = hashlib.sha256()
-
-        def write(data) -> None:
-            f.write(data)
-            digest.update(data)
-
-        write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)))
-        write(header)
-        write(bytes(_align(_PREFIX.size + len(header)) - _PREFIX.size - len(header)))
-        position = 0
-        for entry, blob in zip(entries, blobs):
-            write(bytes(entry["offset"] - position))
-            write(blob.reshape(-1).view(np.uint8).data)
-            position = entry["offset"] + entry["nbytes"]
-        f.write(digest.digest())
-
-
-# -- load -----------------------------------------------------------------------------
-def _unique_keys(pairs):
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {brief(key)}")
-        result[key] = value
-    return result
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"non-finite number {text}")
-    return value
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"non-finite constant {name}")
-
-
-def _parse_header(raw: bytes, fail) -> dict:
-    try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys,
-                            parse_float=_finite_float, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
-        fail(f"malformed header: {exc}")
-    if not isinstance(header, dict) or set(header) != {"version", "meta", "arrays"}:
-        keys = sorted(header) if isinstance(header, dict) else type(header).__name__
-        fail(f"malformed header: expected the keys ['arrays', 'meta', 'version'], got {keys}")
-    if not _is_int(header["version"]) or header["version"] != FORMAT_VERSION:
-        fail(f"malformed header: its version {brief(header['version'])} differs from the "
-             f"file's format version {FORMAT_VERSION}")
-    if not isinstance(header["meta"], dict):
-        fail(f"malformed header: meta must be an object, got {type(header['meta']).__name__}")
-    if not isinstance(header["arrays"], list):
-        fail(f"malformed header: arrays must be a list, got {type(header['arrays']).__name__}")
-    return header
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_entries(entries: list, fail) -> int:
-    """Check the array table; return the length of the data section it describes."""
-    names, end = set(), 0
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
-            fail(f"malformed array table: entry {i} must have the keys {sorted(_ENTRY_KEYS)}, got {brief(entry)}")
-        name, dtype, shape, offset, nbytes = (entry[k] for k in ("name", "dtype", "shape", "offset", "nbytes"))
-        label = f"array {i} ({brief(name)})"
-        if not isinstance(name, str) or not name or name in names:
-            fail(f"malformed array table: {label}: names must be distinct non-empty strings")
-        names.add(name)
-        if not isinstance(dtype, str) or dtype not in DTYPES:
-            fail(f"malformed array table: {label}: dtype must be one of {', '.join(DTYPES)}, got {brief(dtype)}")
-        if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-                or not all(_is_int(d) and d >= 0 for d in shape)):
-            fail(f"malformed array table: {label}: shape must be a list of at most {MAX_NDIM} "
-                 f"integers >= 0, got {brief(shape)}")
-        if not _is_int(offset) or offset < end or offset % ALIGNMENT:
-            fail(f"malformed array table: {label}: offset must be a multiple of {ALIGNMENT} at or "
-                 f"after the previous array's end {end}, got {brief(offset)}")
-        expected = math.prod(shape) * DTYPES[dtype].itemsize
-        if not _is_int(nbytes) or nbytes != expected:
-            fail(f"malformed array table: {label}: nbytes must be {expected} for shape {shape} "
-                 f"and dtype {dtype}, got {brief(nbytes)}")
-        end = offset + nbytes
-    return end
-
-
-def _array(data: bytes, start: int, entry: dict, fail) -> np.ndarray:
-    """An owned, writable, native-endian copy of one stored array."""
-    stored = DTYPES[entry["dtype"]]
-    count = math.prod(entry["shape"])
-    if count == 0:
-        return np.empty(entry["shape"], dtype=stored.newbyteorder("="))
-    if entry["dtype"] == "bool" and np.frombuffer(data, np.uint8, count, start).max() > 1:
-        fail(f"array {entry['name']!r}: bool values must be bytes 0 or 1")
-    values = np.frombuffer(data, stored, count, start).reshape(entry["shape"])
-    return values.astype(stored.newbyteorder("="), copy=True)
-
-
-def _read_file(path, fail) -> bytes:
-    """The file's bytes, or only its first bytes when they are not the magic (so a large
-    foreign file is not read whole). A FIFO or device is refused without reading from
-    it: opening does not block (O_NONBLOCK) and only regular files are read."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "a pipe, socket or device"
-            fail(f"not a regular file ({kind})")
-        f = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
+        yield
+    except CheckpointError:
         raise
-    with f:
-        head = f.read(len(MAGIC))
-        return head + f.read() if head == MAGIC else head
+    except _UNUSABLE as exc:
+        raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {exc}") from exc
 
 
-def load(path) -> Tuple[dict, Dict[str, np.ndarray]]:
-    """Read a file written by save: returns (meta, arrays), meta as the dict that was
-    saved (tuples come back as lists) and arrays as name -> independent, writable,
-    native-endian numpy arrays with the saved dtypes and shapes, in the saved order.
+def _state(config: dict, meta: dict, arrays: dict) -> dict:
+    """The state dict a checkpoint's header and arrays describe."""
+    state = {}
+    for name, step_key in _NETS:
+        buffers = arrays.get(f"{name}.buffers")
+        state.update({
+            f"{name}.params": arrays[f"{name}.params"],
+            f"{name}.optimizer_state": _float32(arrays[f"{name}.optimizer_state"], f"{name}.optimizer_state"),
+            f"{name}.optimizer_step": _step(meta[step_key], step_key),
+            f"{name}.buffers": np.zeros(0, np.float32) if buffers is None else buffers,
+            f"{name}.dropout_state": _dropout_state(meta, name, config[name]),
+        })
+    if config["ema"] is not None:
+        for key in ("G.average_params", "G.average_buffers"):
+            if key not in arrays:
+                raise ValueError(f"{key}: missing, but the GAN averages its generator (ema)")
+            state[key] = _float32(arrays[key], key)
+    words = meta["noise_rng_state"]
+    if not (isinstance(words, list) and all(isinstance(w, str) and w.isdigit() for w in words)):
+        raise ValueError(f"noise_rng_state: expected four 64-bit words not all zero, got {brief(words)}")
+    state["noise_rng_state"] = tuple(int(w) for w in words)
+    state["batch_rng_state"] = _pcg64_state(meta["batch_rng_state"])
+    columns = {f"history.{c}": arrays[f"history.{c}"] for c in HISTORY_FIELDS}
+    state["iteration"] = len(columns["history.d_loss"])
+    state.update(columns)
+    state["history.stop_reason"] = meta["stop_reason"]
+    return state
 
-    Every check happens before an array is built: magic, format version, the header
-    length against the file size, the JSON header, each array's dtype/shape/offset/nbytes
-    against the file size, then the SHA-256. Raises FileNotFoundError if `path` does not
-    exist (other OSErrors if it cannot be read), and CheckpointError for any content that
-    is not a valid gankit file of a format this version reads, and for a path that is
-    not a regular file (a directory, FIFO or device is never read from).
-    """
-    path = os.fspath(path)
 
-    def fail(problem: str):
-        raise CheckpointError(f"{path}: {problem}")
+def _float32(array: np.ndarray, name: str) -> np.ndarray:
+    if array.dtype != np.float32 or array.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D float32 array, got {array.dtype} {array.shape}")
+    return array
 
-    data = _read_file(path, fail)
 
-    size = len(data)
-    if data[:len(MAGIC)] != MAGIC:
-        if size < len(MAGIC) and MAGIC.startswith(data):
-            fail(f"truncated: only {size} bytes")
-        fail(f"not a gankit file (it does not start with the gankit magic bytes {MAGIC!r})")
-    if size < _PREFIX.size + _DIGEST_SIZE:
-        fail(f"truncated: only {size} bytes, less than the smallest gankit file "
-             f"({_PREFIX.size + _DIGEST_SIZE} bytes)")
-    _, version, header_length = _PREFIX.unpack_from(data)
-    if version > FORMAT_VERSION:
-        fail(f"written in format version {version} by a newer gankit; this gankit reads format "
-             f"version {FORMAT_VERSION} (upgrade gankit to read it)")
-    if version != FORMAT_VERSION:
-        fail(f"unsupported format version {version}; this gankit reads format version {FORMAT_VERSION}")
-    if header_length > size - _PREFIX.size - _DIGEST_SIZE:
-        fail(f"truncated or corrupted: the header length {header_length} does not fit in "
-             f"the {size}-byte file")
+def _step(step, name: str) -> int:
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {brief(step)}")
+    return step
 
-    header = _parse_header(data[_PREFIX.size:_PREFIX.size + header_length], fail)
-    data_start = _align(_PREFIX.size + header_length)
-    expected_size = data_start + _check_entries(header["arrays"], fail) + _DIGEST_SIZE
-    if size < expected_size:
-        fail(f"truncated: the header describes {expected_size} bytes, the file has {size}")
-    if size > expected_size:
-        fail(f"corrupted: {size - expected_size} unexpected bytes after the {expected_size} "
-             f"bytes the header describes")
-    if hashlib.sha256(memoryview(data)[:-_DIGEST_SIZE]).digest() != data[-_DIGEST_SIZE:]:
-        fail("corrupted: the SHA-256 checksum does not match the contents")
 
-    arrays = {entry["name"]: _array(data, data_start + entry["offset"], entry, fail)
-              for entry in header["arrays"]}
-    return header["meta"], arrays
+def _dropout_state(meta: dict, name: str, config: dict):
+    """The stored (seed, counter) of a network's dropout masks. A file from before dropout
+    has none, which only a network without dropout may lack: its masks are never drawn,
+    so (0, 0) stands in."""
+    words = meta.get(f"{name}_dropout_state")
+    if words is None:
+        if config.get("dropout", 0.0) > 0:
+            raise ValueError(f"{name}_dropout_state: missing, but {name} uses dropout")
+        return (0, 0)
+    state = [int(w) for w in words] if isinstance(words, list) and all(
+        isinstance(w, str) and w.isdigit() for w in words) else []
+    if len(state) != 2 or not all(0 <= w < 2**64 for w in state):
+        raise ValueError(f"{name}_dropout_state: expected two 64-bit words (seed, counter), got {brief(words)}")
+    return tuple(state)
+
+
+def _pcg64_state(d):
+    """NumPy's PCG64 state dict from the header's compact form (None: not drawn yet)."""
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ValueError(f"batch_rng_state: expected a dict, got {type(d).__name__}")
+    return {"bit_generator": "PCG64", "state": {"state": int(d["state"]), "inc": int(d["inc"])},
+            "has_uint32": int(d["has_uint32"]), "uinteger": int(d["uinteger"])}
+
+
+def _with_defaults(key: str, stored):
+    """A stored setting with the keys that older files lack filled in with their
+    defaults: a network config's batch norm, maxout and dropout; an optimizer's schedule."""
+    if not isinstance(stored, dict):
+        return stored
+    if key in ("G", "D"):
+        return {"batch_norm": False, "pieces": None, "dropout": 0.0, **stored}
+    if key in ("d_optimizer", "g_optimizer"):
+        return {**SCHEDULE_DEFAULTS, **stored}
+    return stored
+
+
+# -- sizes, before anything is built --------------------------------------------------
+def _layer_sizes(config: dict):
+    """Per layer (fan_in, dense width, batch norm?) for a config, after checking the block
+    options as MLP() would (ValueError/TypeError otherwise)."""
+    sizes = config["sizes"]
+    if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                              and 1 <= s <= MAX_WIDTH for s in sizes) or len(sizes) < 2:
+        raise ValueError(f"sizes: expected a list of at least two integers in [1, {MAX_WIDTH}], got {brief(sizes)}")
+    options = block_options(sizes, config.get("activation"), config.get("batch_norm", False),
+                            config.get("pieces"), config.get("dropout", 0.0))
+    pieces = options["pieces"] or 1
+    last = len(sizes) - 2
+    return [(fan_in, units * (1 if l == last else pieces), options["batch_norm"] and l != last)
+            for l, (fan_in, units) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+
+def _check_sizes(config: dict, arrays: dict) -> None:
+    """Compare each network's architecture with its stored arrays: parameters (per layer
+    W and b, and gamma and beta for batch-norm layers, the layout of MLP.params) and
+    running statistics (mean and variance per batch-norm feature)."""
+    for name in ("G", "D"):
+        net = config[name]
+        if not isinstance(net, dict):
+            raise ValueError(f"{name}: expected a network config, got {type(net).__name__}")
+        try:
+            layers = _layer_sizes(net)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} config: {exc}") from exc
+        expected = sum(fan_in * width + width + (2 * width if bn else 0) for fan_in, width, bn in layers)
+        buffers = sum(2 * width for _, width, bn in layers if bn)
+        params = arrays[f"{name}.params"]
+        if params.dtype != np.float32 or params.shape != (expected,):
+            raise ValueError(f"{name}.params: expected float32 of shape ({expected},) "
+                             f"for sizes {net['sizes']}, got {params.dtype} {params.shape}")
+        stored = arrays.get(f"{name}.buffers")
+        if buffers and stored is None:
+            raise ValueError(f"{name}.buffers: missing, but {name} has batch normalisation "
+                             f"({buffers} running statistics)")
+        if stored is not None and (stored.dtype != np.float32 or stored.shape != (buffers,)):
+            raise ValueError(f"{name}.buffers: expected float32 of shape ({buffers},), "
+                             f"got {stored.dtype} {stored.shape}")
+
+
+# -- resume ---------------------------------------------------------------------------
+def require_same_settings(path, stored: dict, mine: dict) -> None:
+    """ValueError naming the first setting (all but the seed) in which a checkpoint's GAN
+    differs from this one: resuming it would continue a different run."""
+    for key in ("pack", "ema", "G", "D", "g_loss", "noise", "d_optimizer", "g_optimizer"):
+        try:
+            differs = _normalise(stored[key]) != _normalise(mine[key])
+        except RecursionError as exc:
+            raise CheckpointError(f"{os.fspath(path)}: not a usable gankit GAN checkpoint: {key} "
+                                  f"is nested too deeply") from exc
+        if differs:
+            what, theirs, ours = _first_difference(key, stored[key], mine[key])
+            raise ValueError(f"resume: {os.fspath(path)} holds a GAN whose {what} is {brief(theirs)}, "
+                             f"but this GAN's is {brief(ours)}")
+
+
+def _first_difference(name: str, stored, value):
+    """Where two settings differ: (a dotted name, its stored value, this GAN's value),
+    naming the first differing key of a config rather than the whole config."""
+    if isinstance(stored, dict) and isinstance(value, dict):
+        for key in sorted(set(stored) | set(value), key=str):
+            if _normalise(stored.get(key)) != _normalise(value.get(key)):
+                return f"{name}.{key}", stored.get(key), value.get(key)
+    return name, stored, value
+
+
+def _normalise(value):
+    """Compare configs as JSON would store them (tuples as lists, floats as float32)."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, float):
+        return float(np.float32(value))
+    return value

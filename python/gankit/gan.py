@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import weakref
 from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import _core
+from . import _core, checkpoint, training
 from . import _validation as check
 from .history import History
-from .nn import MLP
-from .optim import SGD, Adam
+from .nn import MLP, as_float32_array, checked_state
+from .optim import SGD, Adam, optimizer_from_dict, optimizer_to_dict
 
 G_LOSSES = ("non_saturating", "minimax")
 MAX_PACK = int(_core.MAX_PACK)
@@ -71,11 +70,6 @@ class GAN:
             raise TypeError(f"D: expected a gankit.MLP, got {type(D).__name__}")
         if G is D:
             raise ValueError("G and D: expected two different networks, got the same MLP twice")
-        for name, net in (("G", G), ("D", D)):
-            if _owner_of(net) is not None:
-                raise ValueError(f"{name}: expected a network not used by another GAN, got one that "
-                                 "already belongs to a GAN (building this GAN would re-initialise it and "
-                                 "reset its optimizer under the other); build a new MLP for each GAN")
         if noise_dim is None:
             noise_dim = G.sizes[0]
         noise_dim = check.integer(noise_dim, "noise_dim", low=1)
@@ -106,25 +100,16 @@ class GAN:
         # are drawn, so the first four are what they were before dropout existed).
         g_seed, d_seed, noise_seed, self._batch_seed, g_dropout_seed, d_dropout_seed = (
             int(s) for s in np.random.SeedSequence(self.seed).generate_state(6, np.uint64))
-        if not G._weights_given:
-            G._net.init_glorot(int(g_seed))
-        if not D._weights_given:
-            D._net.init_glorot(int(d_seed))
-        if not G._dropout_seed_given:
-            G._net.dropout_state = (g_dropout_seed, 0)
-        if not D._dropout_seed_given:
-            D._net.dropout_state = (d_dropout_seed, 0)
+        g_net = G._join(self, "G", g_seed, g_dropout_seed, self.g_optimizer)
+        d_net = D._join(self, "D", d_seed, d_dropout_seed, self.d_optimizer)
         self.G, self.D = G, D
-        self.d_optimizer._configure(D._net)
-        self.g_optimizer._configure(G._net)
-        self._gan = _core.Gan(G._net, D._net, noise_dim, g_loss, noise, noise_seed, pack, ema)
+        self._gan = _core.Gan(g_net, d_net, noise_dim, g_loss, noise, noise_seed, pack, ema)
         self.history = History()
         self._sampler: Optional[np.random.Generator] = None  # draws batch indices in fit
         # The thread using this GAN right now (fit holds it for the whole run): another
         # thread's call is refused instead of interleaving with it between two C++ steps,
         # where the core's own guard cannot see it.
         self._user = threading.RLock()
-        G._gan_owner = D._gan_owner = weakref.ref(self)
 
     # -- description -----------------------------------------------------------
     @property
@@ -211,9 +196,8 @@ class GAN:
         (atomically); resume: a checkpoint path to continue from. callbacks:
         callables cb(iteration, record, gan) called after every iteration with that
         iteration's values. Returns self.history (also kept on the GAN)."""
-        from .training import fit
         with self._exclusive("fit"):
-            return fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
+            return training.fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
                        min_loss=min_loss, min_loss_on=min_loss_on, equilibrium_tol=equilibrium_tol,
                        window=window, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                        progress=progress, callbacks=callbacks, resume=resume)
@@ -236,33 +220,147 @@ class GAN:
         finally:
             self._user.release()
 
-    def _batch_sampler(self) -> np.random.Generator:
+    @property
+    def batch_rng(self) -> np.random.Generator:
+        """The generator fit draws its batches' rows from (PCG64, seeded from the GAN's
+        seed; part of the state, so checkpoints continue it)."""
         if self._sampler is None:
             self._sampler = np.random.Generator(np.random.PCG64(self._batch_seed))
         return self._sampler
 
-    # -- persistence -----------------------------------------------------------------
+    # -- settings and state ----------------------------------------------------------
+    def config(self) -> dict:
+        """The constructor's settings as plain data (GAN.from_config builds the same GAN)."""
+        return {"G": self.G.config(), "D": self.D.config(), "g_loss": self.g_loss,
+                "noise": self.noise_kind, "seed": self.seed, "pack": self.pack, "ema": self.ema,
+                "d_optimizer": optimizer_to_dict(self.d_optimizer),
+                "g_optimizer": optimizer_to_dict(self.g_optimizer)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "GAN":
+        """A new GAN with the settings of `config` (as config() returns), initialised
+        from its seed."""
+        return cls(MLP(**config["G"]), MLP(**config["D"]), g_loss=config["g_loss"],
+                   noise=config["noise"], seed=config["seed"], pack=config["pack"], ema=config["ema"],
+                   d_optimizer=optimizer_from_dict(config["d_optimizer"]),
+                   g_optimizer=optimizer_from_dict(config["g_optimizer"]))
+
+    def state_dict(self, history: bool = True) -> dict:
+        """The whole state a training run changes, as a flat dict of plain data:
+
+        - "G.<key>", "D.<key>": each network's MLP.state_dict() (params, optimizer_state,
+          optimizer_step, buffers, dropout_state);
+        - "G.average_params", "G.average_buffers": the generator average (with ema only);
+        - "noise_rng_state": the noise stream's four 64-bit words; "batch_rng_state": the
+          batch rows' PCG64 state as NumPy writes it (None until fit first draws);
+        - "iteration": iterations done; with history=True also "history.<column>"
+          (float64 arrays) and "history.stop_reason".
+
+        Arrays are live views of the C++ buffers (copy them to keep a snapshot);
+        load_state_dict takes the dict back. Together with config() it is everything
+        GAN.save writes."""
+        state = {}
+        for name, net in (("G", self.G), ("D", self.D)):
+            state.update({f"{name}.{key}": value for key, value in net.state_dict().items()})
+        if self._gan.ema:
+            state["G.average_params"] = self._gan.average_params
+            state["G.average_buffers"] = self._gan.average_buffers
+        state["noise_rng_state"] = tuple(self._gan.rng_state)
+        state["batch_rng_state"] = None if self._sampler is None else self._sampler.bit_generator.state
+        state["iteration"] = len(self.history)
+        if history:
+            state.update(self.history.to_arrays())
+            state["history.stop_reason"] = self.history.stop_reason
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set the whole state from a dict like state_dict() returns. Everything is
+        checked before anything is written, so a bad dict leaves the GAN unchanged.
+        Without "history.*" entries the history is cut back to state["iteration"]
+        (which must not exceed its length): how fit undoes an iteration."""
+        with self._exclusive("load_state_dict"):
+            self._load_state(state)
+
+    def _load_state(self, state: dict) -> None:
+        if not isinstance(state, dict):
+            raise TypeError(f"state: expected a dict like GAN.state_dict() returns, got {type(state).__name__}")
+        nets = {}
+        for name, net in (("G", self.G), ("D", self.D)):
+            part = {key[2:]: value for key, value in state.items() if key.startswith(f"{name}.")
+                    and not key.startswith("G.average_")}
+            nets[name] = part
+            checked_state(net, part, f"{name}.")
+        average = self._checked_average(state)
+        rng_state = _checked_words(state.get("noise_rng_state"), "noise_rng_state")
+        sampler = _checked_batch_rng(state.get("batch_rng_state", None))
+        history = self._checked_history(state)
+        for name, net in (("G", self.G), ("D", self.D)):
+            net.load_state_dict(nets[name], prefix=f"{name}.")
+        if average is not None:
+            self._gan.average_params[...] = average[0]
+            if average[1].size:
+                self._gan.average_buffers[...] = average[1]
+        self._gan.rng_state = list(rng_state)
+        self._sampler = sampler
+        if isinstance(history, History):
+            self.history = history
+        else:
+            self.history.truncate(history)
+
+    def _checked_average(self, state: dict):
+        """The generator average (params, buffers) as float32 arrays, or None without ema."""
+        if self.ema is None:
+            extra = [k for k in ("G.average_params", "G.average_buffers") if k in state]
+            if extra:
+                raise ValueError(f"{extra[0]}: given, but this GAN does not average its generator (ema is None)")
+            return None
+        checked = []
+        for key, target in (("G.average_params", self._gan.average_params),
+                            ("G.average_buffers", self._gan.average_buffers)):
+            if key not in state:
+                raise ValueError(f"{key}: missing, but the GAN averages its generator (ema)")
+            checked.append(as_float32_array(state[key], key, target.shape))
+        return tuple(checked)
+
+    def _checked_history(self, state: dict):
+        """A History from the "history.*" entries, or the length to cut the history to."""
+        if any(key.startswith("history.") for key in state):
+            return History.from_arrays(state, state.get("history.stop_reason"))
+        iteration = check.integer(state.get("iteration"), "iteration", low=0)
+        if iteration > len(self.history):
+            raise ValueError(f"iteration: expected at most this GAN's {len(self.history)} iterations "
+                             f"when the state has no history, got {iteration}")
+        return iteration
+
     def save(self, path) -> None:
-        """Write everything needed to continue exactly: architecture, weights, optimizer
-        state, RNG states, iteration and history. Atomic: an interrupted save leaves
-        any previous file at `path` intact."""
-        from .serialization import save_gan
+        """Write everything needed to continue exactly: config() and state_dict()
+        (architecture, weights, optimizer state, RNG states, iteration and history).
+        Atomic: an interrupted save leaves any previous file at `path` intact."""
         path = check.path(path, "path")
         with self._exclusive("save"):
-            save_gan(self, path)
+            checkpoint.write(path, self.config(), self.state_dict())
 
     @classmethod
     def load(cls, path) -> "GAN":
         """A GAN from a file written by save(); gankit.CheckpointError (a ValueError) if
         the file is not a gankit checkpoint, is truncated or corrupted, or comes from a
         newer format version. Nothing in the file is executed."""
-        from .serialization import load_gan
-        return load_gan(check.path(path, "path"))
+        path = check.path(path, "path")
+        config, state = checkpoint.read(path)
+        with checkpoint.usable(path):
+            gan = cls.from_config(config)
+            gan.load_state_dict(state)
+        return gan
 
-    def _restore(self, path) -> None:
-        from .serialization import restore_gan
-        with self._exclusive("resume"):
-            restore_gan(self, path)
+    def resume(self, path) -> None:
+        """Continue from a checkpoint of a GAN with the same settings (all but the seed):
+        ValueError naming the first setting that differs, CheckpointError if the file is
+        unusable. fit(resume=path) calls this."""
+        path = check.path(path, "path")
+        config, state = checkpoint.read(path)
+        checkpoint.require_same_settings(path, config, self.config())
+        with checkpoint.usable(path):
+            self.load_state_dict(state)
 
     # -- using the model ---------------------------------------------------------
     def reseed_noise(self, seed: int) -> None:
@@ -307,10 +405,28 @@ def _optimizer(opt, name: str):
     return opt
 
 
-def _owner_of(net: MLP) -> Optional[GAN]:
-    """The live GAN `net` belongs to, if any (a GAN that was dropped releases it)."""
-    ref = getattr(net, "_gan_owner", None)
-    return None if ref is None else ref()
+def _checked_words(words, name: str):
+    """The noise RNG's state: four 64-bit words, not all zero."""
+    if not isinstance(words, (tuple, list)) or len(words) != 4:
+        raise ValueError(f"{name}: expected four 64-bit words not all zero, got {check.brief(words)}")
+    words = tuple(check.integer(w, f"{name}[{i}]", low=0, high=2**64 - 1) for i, w in enumerate(words))
+    if not any(words):
+        raise ValueError(f"{name}: expected four 64-bit words not all zero, got all zero")
+    return words
+
+
+def _checked_batch_rng(state) -> Optional[np.random.Generator]:
+    """A Generator in the PCG64 state NumPy's bit_generator.state gives, or None."""
+    if state is None:
+        return None
+    if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
+        raise ValueError(f"batch_rng_state: expected a PCG64 state dict or None, got {check.brief(state)}")
+    bit_generator = np.random.PCG64()
+    try:
+        bit_generator.state = state
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise ValueError(f"batch_rng_state: expected a PCG64 state dict, got {check.brief(state)} ({exc})") from None
+    return np.random.Generator(bit_generator)
 
 
 def _rows(x) -> int:

@@ -4,12 +4,14 @@ Parameters live in one C++ buffer; `params`, `grads` and `parameters()` are zero
 NumPy views of it, `get_weights()` returns copies."""
 from __future__ import annotations
 
+import weakref
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _core
 from . import _validation as check
+from .optim import core_arguments
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
 HIDDEN_ACTIVATIONS = ACTIVATIONS + ("maxout",)
@@ -74,7 +76,7 @@ class MLP:
             raise TypeError(f"sizes: expected a sequence of layer sizes like [2, 128, 1], got {sizes!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes: expected at least two sizes [input, ..., output], got {list(sizes)!r}")
-        sizes = [check.integer(s, f"sizes[{i}]", low=1, high=2**24) for i, s in enumerate(sizes)]
+        sizes = [check.integer(s, f"sizes[{i}]", low=1, high=check.MAX_WIDTH) for i, s in enumerate(sizes)]
         activation = check.choice(activation, "activation", HIDDEN_ACTIVATIONS)
         output = "identity" if output is None else check.choice(output, "output", ACTIVATIONS)
         slope = check.real_number(slope, "slope", low=0, high=1, high_inclusive=False)
@@ -92,6 +94,7 @@ class MLP:
         self._dropout_seed_given = seed is not None
         self._net.init_glorot(0 if seed is None else self.seed)
         self._net.dropout_state = (0 if seed is None else self.seed, 0)
+        self._gan_owner: Optional[weakref.ref] = None  # the GAN this network belongs to
 
     # -- description -------------------------------------------------------------
     @property
@@ -183,6 +186,53 @@ class MLP:
         _assign(self._net, self._net.buffer_views(), buffers, "buffers", ("running_mean", "running_var"),
                 nonnegative=("running_var",))
 
+    # -- state -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything of this network a training run changes, as plain data: "params",
+        "optimizer_state" (flat) and "buffers" (batch-norm running statistics, flat) as
+        live float32 views of the C++ buffers (copy them to keep a snapshot, as with
+        PyTorch's state_dict), "optimizer_step" (updates done, which the learning-rate
+        schedule and Adam's bias correction read) and "dropout_state" (seed, counter) of
+        the dropout masks."""
+        net = self._net
+        return {"params": net.params, "optimizer_state": net.optimizer_state.reshape(-1),
+                "optimizer_step": net.optimizer_step, "buffers": net.buffers,
+                "dropout_state": tuple(net.dropout_state)}
+
+    def load_state_dict(self, state, prefix: str = "") -> None:
+        """Set the state from a dict like state_dict() returns (arrays are copied in).
+        Every entry is checked before anything is written, so a bad dict leaves the
+        network unchanged; `prefix` is put before the key names in error messages (a GAN
+        passes "G." or "D.")."""
+        checked = checked_state(self, state, prefix)
+        with self._net.exclusive():
+            self._net.params[...] = checked["params"]
+            self._net.optimizer_state.reshape(-1)[...] = checked["optimizer_state"]
+            if checked["buffers"].size:
+                self._net.buffers[...] = checked["buffers"]
+        self._net.optimizer_step = checked["optimizer_step"]
+        self._net.dropout_state = checked["dropout_state"]
+        self._weights_given = self._dropout_seed_given = True
+
+    def _join(self, gan, name: str, weight_seed: int, dropout_seed: int, optimizer):
+        """Make this network `gan`'s G or D (`name`) and return its core handle: called by
+        GAN's constructor only. The weights and dropout masks are seeded from the GAN's
+        streams unless the user gave them (a seed, set_weights, init or load_state_dict),
+        and `optimizer` is configured in the core."""
+        owner = None if self._gan_owner is None else self._gan_owner()
+        if owner is not None:
+            raise ValueError(f"{name}: expected a network not used by another GAN, got one that "
+                             "already belongs to a GAN (building this GAN would re-initialise it and "
+                             "reset its optimizer under the other); build a new MLP for each GAN")
+        if not self._weights_given:
+            self._net.init_glorot(int(weight_seed))
+        if not self._dropout_seed_given:
+            self._net.dropout_state = (int(dropout_seed), 0)
+        kind, lr, options = core_arguments(optimizer)
+        self._net.configure_optimizer(kind, lr, **options)
+        self._gan_owner = weakref.ref(gan)
+        return self._net
+
     def init(self, seed: int) -> None:
         """Re-initialise from `seed`: Glorot-uniform weights, zero biases, batch-norm gamma 1,
         beta 0 and running statistics 0 and 1; the dropout masks restart from `seed`."""
@@ -223,7 +273,7 @@ def _assign(net, views, values, name: str, parts, nonnegative=()) -> None:
         arrays = []
         for k, (value, target) in enumerate(zip(entry, targets)):
             label = f"{name}[{i}][{k}] ({parts[k]})"
-            arr = _as_float_array(value, label, target.shape)
+            arr = as_float32_array(value, label, target.shape)
             if parts[k] in nonnegative and np.any(arr < 0):
                 raise ValueError(f"{label}: expected values >= 0, got {float(arr.min())}")
             arrays.append(arr)
@@ -234,7 +284,7 @@ def _assign(net, views, values, name: str, parts, nonnegative=()) -> None:
                 target[...] = arr
 
 
-def _as_float_array(value, name: str, shape) -> np.ndarray:
+def as_float32_array(value, name: str, shape) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError):  # ragged nested lists
@@ -250,3 +300,42 @@ def _as_float_array(value, name: str, shape) -> np.ndarray:
         raise ValueError(f"{name}: expected finite float32 values, got NaN or Inf "
                          "(float64 values beyond float32's range become Inf)")
     return arr
+
+
+_STATE_KEYS = ("params", "optimizer_state", "optimizer_step", "buffers", "dropout_state")
+
+
+def checked_state(mlp: MLP, state, prefix: str = "") -> dict:
+    """The entries of a state dict for `mlp`, checked and converted (float32 arrays,
+    ints) without writing anything; ValueError/TypeError naming prefix + key otherwise.
+    GAN.load_state_dict checks both networks with it before writing either."""
+    net = mlp._net
+    if not isinstance(state, dict):
+        raise TypeError(f"{prefix or 'state'}: expected a dict like MLP.state_dict() returns, "
+                        f"got {type(state).__name__}")
+    missing = [k for k in _STATE_KEYS if k not in state]
+    unknown = sorted(str(k) for k in state if k not in _STATE_KEYS)
+    if missing or unknown:
+        raise ValueError(f"{prefix or 'state'}: expected the keys {', '.join(_STATE_KEYS)}, got "
+                         f"{'no ' + ', '.join(missing) if missing else ''}"
+                         f"{' and ' if missing and unknown else ''}"
+                         f"{'unknown ' + ', '.join(unknown) if unknown else ''}")
+    params = as_float32_array(state["params"], f"{prefix}params", net.params.shape)
+    optimizer_state = as_float32_array(state["optimizer_state"], f"{prefix}optimizer_state",
+                                      (net.optimizer_state.size,))
+    buffers = as_float32_array(state["buffers"], f"{prefix}buffers", net.buffers.shape)
+    offset = 0
+    for mean, var in net.buffer_views():
+        if np.any(buffers[offset + mean.size:offset + mean.size + var.size] < 0):
+            raise ValueError(f"{prefix}buffers: expected finite running statistics with variances >= 0, "
+                             "got a negative variance")
+        offset += mean.size + var.size
+    step = check.integer(state["optimizer_step"], f"{prefix}optimizer_step", low=0, high=2**63 - 1)
+    words = state["dropout_state"]
+    if not isinstance(words, (tuple, list)) or len(words) != 2:
+        raise ValueError(f"{prefix}dropout_state: expected (seed, counter), two 64-bit words, "
+                         f"got {check.brief(words)}")
+    dropout_state = tuple(check.integer(w, f"{prefix}dropout_state[{i}]", low=0, high=2**64 - 1)
+                          for i, w in enumerate(words))
+    return {"params": params, "optimizer_state": optimizer_state, "buffers": buffers,
+            "optimizer_step": step, "dropout_state": dropout_state}

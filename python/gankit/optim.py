@@ -35,8 +35,13 @@ def _check_schedule(opt) -> None:
     object.__setattr__(opt, "final_lr", final_lr)
 
 
-def _schedule_args(opt) -> dict:
-    return dict(schedule=opt.schedule, schedule_steps=opt.schedule_steps or 0, final_lr=opt.final_lr)
+def core_arguments(opt):
+    """(kind, lr, keyword options) of the core's Mlp.configure_optimizer for `opt`."""
+    schedule = dict(schedule=opt.schedule, schedule_steps=opt.schedule_steps or 0, final_lr=opt.final_lr)
+    if isinstance(opt, Adam):
+        return "adam", opt.lr, dict(beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps,
+                                    weight_decay=opt.weight_decay, **schedule)
+    return "sgd", opt.lr, dict(momentum=opt.momentum, weight_decay=opt.weight_decay, **schedule)
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,6 @@ class Adam:
         object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
         _check_schedule(self)
 
-    def _configure(self, core_net) -> None:
-        core_net.configure_optimizer("adam", self.lr, beta1=self.beta1, beta2=self.beta2,
-                                     eps=self.eps, weight_decay=self.weight_decay,
-                                     **_schedule_args(self))
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,6 @@ class SGD:
         object.__setattr__(self, "weight_decay", check.float32_number(self.weight_decay, "weight_decay", low=0))
         _check_schedule(self)
 
-    def _configure(self, core_net) -> None:
-        core_net.configure_optimizer("sgd", self.lr, momentum=self.momentum,
-                                     weight_decay=self.weight_decay, **_schedule_args(self))
 
 
 # What a checkpoint written before schedules existed lacks: a constant rate.

@@ -18,12 +18,11 @@ from .history import History
 from .stopping import StopRules
 
 
-def fit(gan, X, *, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,
-        min_loss: Optional[float] = None, min_loss_on: str = "g_loss",
-        equilibrium_tol: Optional[float] = None, window: int = 100,
-        checkpoint=None, checkpoint_every: int = 1000, progress: bool = False,
-        callbacks: Iterable[Callable] = (), resume=None) -> History:
-    """Train `gan` on the rows of X. See GAN.fit for the arguments."""
+def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optional[float],
+        min_loss_on: str, equilibrium_tol: Optional[float], window: int, checkpoint,
+        checkpoint_every: int, progress: bool, callbacks: Iterable[Callable], resume) -> History:
+    """Train `gan` on the rows of X. GAN.fit documents the arguments and holds their
+    defaults."""
     data = _check_data(X, gan.data_dim)
     batch_size = check.count(batch_size, "batch_size")
     if batch_size > len(data):
@@ -39,10 +38,10 @@ def fit(gan, X, *, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_0
         resume = check.path(resume, "resume")
     callbacks = _check_callbacks(callbacks)
     if resume is not None:
-        gan._restore(resume)
+        gan.resume(resume)
 
     history = gan.history
-    sampler = gan._batch_sampler()
+    sampler = gan.batch_rng
     guard = _DivergenceGuard(gan)
     reporter = _Progress(rules.max_iter, len(history)) if progress else None
     time_offset = float(history["time"][-1]) if len(history) else 0.0
@@ -135,48 +134,34 @@ def _check_data(X, data_dim: int) -> np.ndarray:
 
 
 class _DivergenceGuard:
-    """Keeps the state at the start of the current iteration, all of it: parameters,
-    optimizer state and batch-norm running statistics of both networks, the generator
-    average, their step
-    counts and dropout counters, the noise and batch RNG states and the history length,
-    so an iteration that diverged or was interrupted can be undone exactly. fit keeps
-    that state finite: it refuses non-finite parameters at the start and undoes any
-    iteration after which they are not. One copy per iteration, into buffers allocated
-    once."""
+    """Keeps the GAN's state_dict (without the history, which only grows: its length is
+    enough) at the start of the current iteration, so an iteration that diverged or was
+    interrupted can be undone exactly with load_state_dict. fit keeps that state finite:
+    it refuses non-finite parameters at the start and undoes any iteration after which
+    they are not. One copy per iteration, into buffers allocated once."""
 
     def __init__(self, gan):
         self._gan = gan
-        self._views = [gan.G.params, gan.G._net.optimizer_state, gan.D.params, gan.D._net.optimizer_state,
-                       gan.G._net.buffers, gan.D._net.buffers, gan.average_params,
-                       gan._gan.average_buffers]
-        self._nets = [gan.G._net, gan.D._net]
+        live = gan.state_dict(history=False)
+        # Views of the C++ buffers: they stay valid (and current) for the whole run.
+        self._arrays = {key: value for key, value in live.items() if isinstance(value, np.ndarray)}
         if not self.state_is_finite():
             raise ValueError("GAN: expected finite parameters and optimizer state before training, "
                              "got NaN or Inf (written through a parameter view?)")
-        self._saved = [v.copy() for v in self._views]
+        self._saved = {key: view.copy() for key, view in self._arrays.items()}
         self.snapshot()
 
     def state_is_finite(self) -> bool:
-        return all(np.isfinite(v).all() for v in self._views)
+        return all(np.isfinite(view).all() for view in self._arrays.values())
 
     def snapshot(self) -> None:
-        for saved, view in zip(self._saved, self._views):
-            np.copyto(saved, view)
-        self._steps = [net.optimizer_step for net in self._nets]
-        self._dropout_states = [net.dropout_state for net in self._nets]
-        self._noise_state = self._gan._gan.rng_state
-        self._batch_state = self._gan._batch_sampler().bit_generator.state
-        self._length = len(self._gan.history)
+        state = self._gan.state_dict(history=False)
+        for key, saved in self._saved.items():
+            np.copyto(saved, state[key])
+        self._scalars = {key: value for key, value in state.items() if key not in self._saved}
 
     def restore(self) -> None:
-        for saved, view in zip(self._saved, self._views):
-            np.copyto(view, saved)
-        for net, step, dropout in zip(self._nets, self._steps, self._dropout_states):
-            net.optimizer_step = step
-            net.dropout_state = dropout
-        self._gan._gan.rng_state = self._noise_state
-        self._gan._batch_sampler().bit_generator.state = self._batch_state
-        self._gan.history.truncate(self._length)
+        self._gan.load_state_dict({**self._scalars, **self._saved})
 
 
 class _Progress:
