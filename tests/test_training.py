@@ -15,7 +15,7 @@ def small_gan(seed=0, g_loss="non_saturating", lr=1e-3, data_dim=2, noise_dim=2,
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_1d_gaussian_mean_and_std_are_learned(seed):
-    """N(1.5, 0.5^2) from N(0, 1) noise, with the seed's k = 5 discriminator steps."""
+    """N(1.5, 0.5^2) from N(0, 1) noise, with k = 5 discriminator steps per iteration."""
     data = gk.datasets.gaussian_1d(n=20_000, means=(1.5,), std=0.5, seed=seed)
     gan = small_gan(seed=seed, data_dim=1, noise_dim=1, hidden=(32, 32), g_hidden=(16,))
     hist = gan.fit(data, batch_size=256, d_steps=5, max_iter=3000)

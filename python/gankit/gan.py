@@ -179,7 +179,7 @@ class GAN:
             min_loss: Optional[float] = None, min_loss_on: str = "g_loss",
             equilibrium_tol: Optional[float] = None, window: int = 100, checkpoint=None,
             checkpoint_every: int = 1000, progress: bool = False, callbacks=(), resume=None) -> History:
-        """Train on the rows of X (n, data_dim): each iteration runs d_steps (the seed's k)
+        """Train on the rows of X (n, data_dim): each iteration runs d_steps (Goodfellow et al.'s k)
         discriminator steps on random batches of X, then one generator step.
 
         Stops on the first rule that holds: max_iter total iterations (resumed runs

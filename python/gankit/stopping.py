@@ -1,5 +1,7 @@
-"""Stop rules for GAN.fit: the seed's three (iteration budget, minimum loss,
-equilibrium at D* = 1/2), each optional; the first to hold wins."""
+"""Stop rules for GAN.fit: an iteration budget, a minimum loss, and equilibrium, where
+the optimal discriminator D* = p_data / (p_data + p_G) is 1/2 everywhere once p_G = p_data
+(Goodfellow et al., "Generative Adversarial Nets", 2014, Proposition 1); each optional,
+the first to hold wins."""
 from __future__ import annotations
 
 from dataclasses import dataclass

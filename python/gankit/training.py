@@ -1,11 +1,10 @@
-"""GAN.fit: the seed's alternating loop (k discriminator steps, then one generator
-step) over the core's d_step/g_step, with stop rules, a divergence guard, checkpoints
-and progress. Each step is a single call into C++; this loop only draws batch indices
-and keeps the record."""
+"""GAN.fit: the alternating loop of Goodfellow et al. (2014), Algorithm 1 (k
+discriminator steps, then one generator step) over the core's d_step/g_step, with stop
+rules, a divergence guard, checkpoints and progress. Each step is a single call into
+C++; this loop only draws batch indices and keeps the record."""
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 import warnings
