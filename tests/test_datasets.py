@@ -106,7 +106,7 @@ def test_mixture_by_name():
     assert datasets.mixture("ring").centers.shape == (8, 2)
     assert datasets.mixture("grid", side=3).centers.shape == (9, 2)
     assert datasets.mixture("gaussian_1d", means=[1.0, 2.0]).centers.shape == (2, 1)
-    with pytest.raises(ValueError, match="mixture: name must be one of"):
+    with pytest.raises(ValueError, match="name: expected one of 'ring', 'grid', 'gaussian_1d', got 'digits'"):
         datasets.mixture("digits")
     with pytest.raises(TypeError):
         datasets.mixture("ring", side=3)
@@ -117,9 +117,9 @@ def test_load():
     np.testing.assert_array_equal(datasets.load("grid", 100, 5), datasets.grid(n=100, seed=5))
     np.testing.assert_array_equal(datasets.load("gaussian_1d", 100, 5), datasets.gaussian_1d(n=100, seed=5))
     assert datasets.load("ring").shape == (50_000, 2)
-    with pytest.raises(ValueError, match="load: name must be one of 'ring', 'grid', 'gaussian_1d', 'digits', got 'moons'"):
+    with pytest.raises(ValueError, match="name: expected one of 'ring', 'grid', 'gaussian_1d', 'digits', got 'moons'"):
         datasets.load("moons", 10, 0)
-    with pytest.raises(ValueError, match="load: n must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="n: expected an integer >= 1 and <= 2147483647, got 0"):
         datasets.load("ring", 0, 0)
 
 
@@ -138,7 +138,7 @@ def test_digits_scaled_to_minus_one_one():
     assert not np.array_equal(subset, x[:100])
     np.testing.assert_array_equal(subset, datasets.load("digits", 100, 3))
     np.testing.assert_array_equal(datasets.load("digits"), x)
-    with pytest.raises(ValueError, match="at most 1797"):
+    with pytest.raises(ValueError, match="n: expected an integer >= 1 and <= 1797, got 1798"):
         datasets.load("digits", 1798, 0)
 
 
@@ -152,43 +152,55 @@ def test_digits_without_scikit_learn_says_how_to_install(monkeypatch):
 
 
 # -- argument checks ------------------------------------------------------------------
+# Every message reads "<argument>: expected <what>, got <what was given>".
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: datasets.ring(n=-3), ValueError, "ring: n must be a positive integer, got -3"),
-    (lambda: datasets.ring(n=0), ValueError, "ring: n must be a positive integer, got 0"),
-    (lambda: datasets.ring(n=2.5), TypeError, r"ring: n must be a positive integer, got 2.5 \(float\)"),
-    (lambda: datasets.ring(n=True), TypeError, "ring: n must be a positive integer, got True"),
-    (lambda: datasets.ring(modes=0), ValueError, "ring: modes must be a positive integer, got 0"),
-    (lambda: datasets.ring(radius=0.0), ValueError, "ring: radius must be a positive finite number, got 0.0"),
-    (lambda: datasets.ring(std=-0.1), ValueError, "ring: std must be a positive finite number, got -0.1"),
-    (lambda: datasets.ring(std=float("nan")), ValueError, "ring: std must be a positive finite number, got nan"),
-    (lambda: datasets.ring(std="0.1"), TypeError, "ring: std must be a positive finite number, got '0.1'"),
-    (lambda: datasets.ring(seed=-1), ValueError, "ring: seed must be None or an integer >= 0, got -1"),
-    (lambda: datasets.ring(seed=1.0), TypeError, "ring: seed must be None or an integer >= 0, got 1.0"),
-    (lambda: datasets.grid(side=0), ValueError, "grid: side must be a positive integer, got 0"),
-    (lambda: datasets.grid(spacing=float("inf")), ValueError, "grid: spacing must be a positive finite number, got inf"),
-    (lambda: datasets.grid_mixture(std=0), ValueError, "grid_mixture: std must be a positive finite number, got 0"),
-    (lambda: datasets.ring_mixture(modes=1.5), TypeError, "ring_mixture: modes must be a positive integer"),
-    (lambda: datasets.gaussian_1d(means=()), ValueError, "gaussian_1d: means must be a non-empty sequence"),
-    (lambda: datasets.gaussian_1d(means=0.0), TypeError, "gaussian_1d: means must be a non-empty sequence"),
-    (lambda: datasets.gaussian_1d(means="ab"), TypeError, "gaussian_1d: means must be a non-empty sequence"),
-    (lambda: datasets.gaussian_1d(means=(0.0, float("nan"))), ValueError, r"gaussian_1d: means must be .*finite"),
-    (lambda: datasets.gaussian_1d(means=(0, 1), weights=(1,)), ValueError,
-     r"gaussian_1d: weights must have one entry per mode \(2\), got 1 entries"),
+    (lambda: datasets.ring(n=-3), ValueError, "^n: expected an integer >= 1 and <= 2147483647, got -3$"),
+    (lambda: datasets.ring(n=0), ValueError, "^n: expected an integer >= 1 .*, got 0$"),
+    (lambda: datasets.ring(n=2**31), ValueError, f"^n: expected an integer >= 1 and <= {2**31 - 1}, got {2**31}$"),
+    (lambda: datasets.ring(n=2.5), TypeError, r"^n: expected an integer, got 2.5 \(float\)$"),
+    (lambda: datasets.ring(n=True), TypeError, r"^n: expected an integer, got True \(bool\)$"),
+    (lambda: datasets.ring(modes=0), ValueError, "^modes: expected an integer >= 1 and <= 1048576, got 0$"),
+    (lambda: datasets.ring(modes=2**20 + 1), ValueError, "^modes: expected an integer >= 1 and <= 1048576, got 1048577$"),
+    (lambda: datasets.ring(radius=0.0), ValueError, "^radius: expected 0 < radius, got 0.0$"),
+    (lambda: datasets.ring(std=-0.1), ValueError, "^std: expected 0 < std, got -0.1$"),
+    (lambda: datasets.ring(std=float("nan")), ValueError, "^std: expected a finite number, got nan$"),
+    (lambda: datasets.ring(std="0.1"), TypeError, r"^std: expected a real number, got '0.1' \(str\)$"),
+    (lambda: datasets.ring(seed=-1), ValueError, "^seed: expected None or an integer >= 0, got -1$"),
+    (lambda: datasets.ring(seed=1.0), TypeError, r"^seed: expected None or an integer >= 0, got 1.0 \(float\)$"),
+    (lambda: datasets.grid(side=0), ValueError, "^side: expected an integer >= 1 and <= 1024, got 0$"),
+    (lambda: datasets.grid(side=1025), ValueError, "^side: expected an integer >= 1 and <= 1024, got 1025$"),
+    (lambda: datasets.grid(spacing=float("inf")), ValueError, "^spacing: expected a finite number, got inf$"),
+    (lambda: datasets.grid_mixture(std=0), ValueError, "^std: expected 0 < std, got 0.0$"),
+    (lambda: datasets.ring_mixture(modes=1.5), TypeError, r"^modes: expected an integer, got 1.5 \(float\)$"),
+    (lambda: datasets.gaussian_1d(means=()), ValueError,
+     r"^means: expected a non-empty sequence of finite numbers, got shape \(0,\)$"),
+    (lambda: datasets.gaussian_1d(means=0.0), TypeError,
+     r"^means: expected a non-empty sequence of finite numbers, got 0.0 \(float\)$"),
+    (lambda: datasets.gaussian_1d(means="ab"), TypeError,
+     r"^means: expected a non-empty sequence of finite numbers, got 'ab' \(str\)$"),
+    (lambda: datasets.gaussian_1d(means=(0.0, float("nan"))), ValueError,
+     r"^means: expected a non-empty sequence of finite numbers, got \[0.0, nan\]$"),
+    (lambda: datasets.gaussian_1d(means=(0, 1), weights=(1,)), ValueError, "^weights: expected 2 entries, got 1$"),
     (lambda: datasets.gaussian_1d(means=(0, 1), weights=(1, -1)), ValueError,
-     "gaussian_1d: weights must be non-negative with a positive sum, got"),
+     r"^weights: expected non-negative numbers with a positive sum, got \[1.0, -1.0\]$"),
     (lambda: datasets.gaussian_1d(means=(0, 1), weights=(0, 0)), ValueError,
-     "gaussian_1d: weights must be non-negative with a positive sum"),
-    (lambda: datasets.gaussian_1d_mixture(weights=[None]), TypeError, "gaussian_1d_mixture: weights"),
-    (lambda: datasets.Mixture(np.zeros(3), 1.0), ValueError, r"Mixture: centers must be a non-empty \(modes, dim\) array, got shape \(3,\)"),
-    (lambda: datasets.Mixture(np.zeros((0, 2)), 1.0), ValueError, "Mixture: centers must be a non-empty"),
-    (lambda: datasets.Mixture([["a", "b"]], 1.0), TypeError, "Mixture: centers must be a"),
-    (lambda: datasets.Mixture([[np.inf, 0.0]], 1.0), ValueError, "Mixture: centers must be finite"),
-    (lambda: datasets.Mixture([[0.0]], 0.0), ValueError, "Mixture: std must be a positive finite number, got 0.0"),
-    (lambda: datasets.Mixture([[0.0]], 1.0, name=3), TypeError, "Mixture: name must be a str"),
-    (lambda: datasets.ring_mixture().sample(0), ValueError, "Mixture.sample: n must be a positive integer, got 0"),
-    (lambda: datasets.ring_mixture().sample(5, seed=-2), ValueError, "Mixture.sample: seed must be None or an integer >= 0, got -2"),
-    (lambda: datasets.load("digits", 0), ValueError, "load: n must be a positive integer, got 0"),
-    (lambda: datasets.load("ring", 10, -1), ValueError, "load: seed must be None or an integer >= 0, got -1"),
+     r"^weights: expected non-negative numbers with a positive sum, got \[0.0, 0.0\]$"),
+    (lambda: datasets.gaussian_1d_mixture(weights=[None]), TypeError,
+     r"^weights: expected a non-empty sequence of finite numbers, got weights\[0\] = None \(NoneType\)$"),
+    (lambda: datasets.Mixture(np.zeros(3), 1.0), ValueError,
+     r"^centers: expected a 2-D \(modes, dim\) array .*, got shape \(3,\)$"),
+    (lambda: datasets.Mixture(np.zeros((0, 2)), 1.0), ValueError,
+     r"^centers: expected at least 1 row\(s\) and 1 column, got shape \(0, 2\)$"),
+    (lambda: datasets.Mixture([["a", "b"]], 1.0), TypeError, "^centers: expected an array of real numbers, got dtype <U1$"),
+    (lambda: datasets.Mixture([[np.inf, 0.0]], 1.0), ValueError,
+     r"^centers: expected finite values, got 1 NaN or infinite value\(s\)$"),
+    (lambda: datasets.Mixture([[0.0]], 0.0), ValueError, "^std: expected 0 < std, got 0.0$"),
+    (lambda: datasets.Mixture([[0.0]], 1.0, name=3), TypeError, r"^name: expected a str, got 3 \(int\)$"),
+    (lambda: datasets.ring_mixture().sample(0), ValueError, "^n: expected an integer >= 1 .*, got 0$"),
+    (lambda: datasets.ring_mixture().sample(5, seed=-2), ValueError, "^seed: expected None or an integer >= 0, got -2$"),
+    (lambda: datasets.load("digits", 0), ValueError, "^n: expected an integer >= 1 and <= 1797, got 0$"),
+    (lambda: datasets.load("ring", 10, -1), ValueError, "^seed: expected None or an integer >= 0, got -1$"),
+    (lambda: datasets.load(3), ValueError, "^name: expected one of 'ring', 'grid', 'gaussian_1d', 'digits', got 3$"),
 ])
 def test_bad_arguments_raise_with_a_message_naming_them(call, error, message):
     with pytest.raises(error, match=message):

@@ -216,13 +216,13 @@ def test_any_layout_gives_the_same_results(convert):
 
 @pytest.mark.parametrize("call, message", [
     (lambda: metrics.mmd2(np.array([[-1e200], [0.0], [1e200]]), np.array([[2e200], [-2e200]])),
-     r"mmd2: x must have values of magnitude at most 1e\+100 .*got 1e\+200"),
+     r"^x: expected values of magnitude at most 1e\+100, got 1e\+200$"),
     (lambda: metrics.median_bandwidth(np.array([[0.5], [1.0]]), np.array([[3e200]])),
-     r"median_bandwidth: y must have values of magnitude at most 1e\+100"),
+     r"^y: expected values of magnitude at most 1e\+100, got 3e\+200$"),
     (lambda: metrics.mmd2(np.zeros((3, 1)), np.ones((3, 1)), bandwidth=1e-200),
-     r"mmd2: bandwidth must be a positive finite number between 1e-100 and 1e\+100, got 1e-200"),
+     r"^bandwidth: expected 1e-100 <= bandwidth <= 1e\+100, got 1e-200$"),
     (lambda: metrics.mmd2(np.zeros((3, 1)), np.ones((3, 1)), bandwidth=1e200),
-     r"mmd2: bandwidth must be a positive finite number between 1e-100 and 1e\+100, got 1e\+200"),
+     r"^bandwidth: expected 1e-100 <= bandwidth <= 1e\+100, got 1e\+200$"),
 ])
 def test_overflowing_scales_raise_instead_of_returning_nan(call, message):
     with pytest.raises(ValueError, match=message):

@@ -1,8 +1,9 @@
-"""Checks for scalar arguments at the public API boundary.
+"""Checks for arguments at the public API boundary.
 
-Array arguments are validated in C++ (python/bindings/array_args.cpp), where they are
-converted once; this module covers the plain Python values: numbers, counts, names.
-Every message names the argument, what was expected and what was given.
+The arrays the core reads are validated in C++ (python/bindings/array_args.cpp), where
+they are converted once; this module covers the plain Python values (numbers, counts,
+names, paths, seeds) and the float64 arrays that datasets and metrics compute on in
+Python. Every message has one form, "<argument>: expected <what>, got <what was given>".
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 import numbers
 import os
 import reprlib
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Tuple
 
 import numpy as np
 
@@ -53,6 +54,11 @@ def real_number(value, name: str, *, low=None, high=None, low_inclusive=True,
         raise ValueError(f"{name}: expected {_range_text(name, low, high, low_inclusive, high_inclusive)}, "
                          f"got {value}")
     return value
+
+
+def positive_number(value, name: str) -> float:
+    """Return `value` as a float after checking it is a finite real > 0."""
+    return real_number(value, name, low=0, low_inclusive=False)
 
 
 def float32_number(value, name: str, *, low=None, high=None, low_inclusive=True,
@@ -126,5 +132,87 @@ def path(value, name: str) -> str:
 
 
 def seed(value, name: str = "seed") -> int:
-    """A seed: an integer in [0, 2**64)."""
+    """A seed of the core's generator: an integer in [0, 2**64)."""
     return integer(value, name, low=0, high=2**64 - 1)
+
+
+def numpy_seed(value, name: str = "seed") -> Optional[int]:
+    """A seed for numpy.random.default_rng: None (fresh entropy from the OS) or an
+    integer >= 0 (NumPy takes any size)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected None or an integer >= 0, got {_describe(value)}")
+    if value < 0:
+        raise ValueError(f"{name}: expected None or an integer >= 0, got {value}")
+    return int(value)
+
+
+# -- float64 arrays (datasets and metrics compute on them in NumPy) ----------------------
+def real_vector(values, name: str) -> np.ndarray:
+    """A non-empty sequence of finite reals (not bools) as a 1-D float64 array."""
+    expected = f"{name}: expected a non-empty sequence of finite numbers"
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise TypeError(f"{expected}, got {_describe(values)}")
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{expected}, got {name}[{i}] = {_describe(v)}")
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{expected}, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{expected}, got {brief(array.tolist())}")
+    return array
+
+
+def weights(values, name: str, size: int) -> np.ndarray:
+    """`size` non-negative finite weights with a positive sum, normalised to sum to 1
+    (float64); None gives `size` equal weights."""
+    if values is None:
+        return np.full(size, 1.0 / size)
+    w = real_vector(values, name)
+    if w.size != size:
+        raise ValueError(f"{name}: expected {size} entries, got {w.size}")
+    if np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"{name}: expected non-negative numbers with a positive sum, "
+                         f"got {brief(w.tolist())}")
+    return w / w.sum()
+
+
+def real_matrix(value, name: str, *, shape: str = "(n, dim)", min_rows: int = 1,
+                max_magnitude: Optional[float] = None) -> np.ndarray:
+    """`value` (an array or nested sequence of reals: float, int or uint dtype) as a
+    C-contiguous float64 2-D array with at least `min_rows` rows and one column, all
+    finite and, when max_magnitude is given, of magnitude at most max_magnitude. `shape`
+    names the axes in the messages. The result is `value` itself when it already is such
+    an array (no copy)."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise TypeError(f"{name}: expected a 2-D {shape} array of real numbers, got a "
+                        f"{type(value).__name__} NumPy cannot read as one") from None
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        hint = f" (use {name}.reshape(-1, 1) for 1-D data)" if array.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D {shape} array{hint}, got shape {array.shape}")
+    if array.shape[0] < min_rows or array.shape[1] < 1:
+        raise ValueError(f"{name}: expected at least {min_rows} row(s) and 1 column, "
+                         f"got shape {array.shape}")
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: expected finite values, got "
+                         f"{int(np.sum(~np.isfinite(array)))} NaN or infinite value(s)")
+    if max_magnitude is not None:
+        largest = float(np.abs(array).max())
+        if largest > max_magnitude:
+            raise ValueError(f"{name}: expected values of magnitude at most {max_magnitude:g}, "
+                             f"got {largest:g}")
+    return array
+
+
+def same_columns(a: np.ndarray, b: np.ndarray, names: Tuple[str, str]) -> None:
+    """Check that the 2-D arrays a and b (named `names`) have the same number of columns."""
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{names[0]} and {names[1]}: expected the same number of columns, "
+                         f"got {a.shape[1]} and {b.shape[1]}")

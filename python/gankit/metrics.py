@@ -3,7 +3,8 @@
 - mode_scores: modes captured, high-quality fraction and reverse KL of the mode
   histogram against a known Gaussian mixture (VEEGAN, Srivastava et al. 2017; PacGAN,
   Lin et al. 2018).
-- mmd2: unbiased squared maximum mean discrepancy with a Gaussian kernel.
+- mmd2: unbiased squared maximum mean discrepancy with a Gaussian kernel (Gretton et
+  al. 2012).
 - nn1_accuracy: the leave-one-out 1-nearest-neighbour two-sample test.
 
 This module checks the arguments and defines the semantics; the O(n * modes) and O(n^2)
@@ -13,18 +14,17 @@ Distances are sums of squared differences (exact for repeated points), and no n 
 matrix is ever held in memory. tests/metrics_reference.py is the NumPy reference they are
 checked against. Inputs are (n, dim) arrays of real numbers; a TypeError (not real
 numbers) or ValueError (not 2-D, empty, not finite, mismatched dims) names the argument,
-what was expected and what was given.
+what was expected and what was given (the checks are gankit._validation's).
 """
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
 from . import _core, _metrics
+from . import _validation as check
 from .datasets import Mixture
 
 # Floor on the true mode weights inside the reverse KL so a zero-weight mode stays finite.
@@ -34,9 +34,10 @@ MEDIAN_SUBSAMPLE = 1000
 # Below this many flops per thread a parallel region costs more (waking the team) than
 # the work it splits; the core uses the same bound.
 _MIN_FLOPS_PER_THREAD = 2.0e5
-# Largest |value| accepted in samples and bandwidths: squared distances of such values
-# (summed over up to 2**24 dimensions) and 1 / (2 bandwidth^2) stay far inside
-# float64's range, so no metric can overflow into inf or NaN.
+# Largest |value| accepted in samples and bandwidths (and the inverse of the smallest
+# bandwidth): squared distances of such values, summed over any number of columns an
+# array can have, and 1 / (2 bandwidth^2) stay far inside float64's range (1.8e308), so
+# no metric can overflow into inf or NaN. A bound of the metrics, not of the core.
 MAX_MAGNITUDE = 1e100
 
 
@@ -64,48 +65,14 @@ class ModeScores:
 
 
 # -- argument checks ------------------------------------------------------------------
-def _samples(value, name: str, where: str, *, min_rows: int = 1) -> np.ndarray:
-    """`value` as a float64 (n, dim) array with n >= min_rows, dim >= 1, all finite."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nested lists
-        raise TypeError(f"{where}: {name} must be a 2-D (n, dim) array of real numbers, got a "
-                        f"{type(value).__name__} NumPy cannot read as one") from None
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"{where}: {name} must be an array of real numbers, got dtype {array.dtype}")
-    if array.ndim != 2:
-        hint = " (use x.reshape(-1, 1) for 1-D data)" if array.ndim == 1 else ""
-        raise ValueError(f"{where}: {name} must be a 2-D (n, dim) array{hint}, got shape {array.shape}")
-    if array.shape[0] < min_rows or array.shape[1] < 1:
-        raise ValueError(f"{where}: {name} must have at least {min_rows} row(s) and 1 column, "
-                         f"got shape {array.shape}")
-    array = np.ascontiguousarray(array, dtype=np.float64)   # what the Cython loops read
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{where}: {name} must be finite, got {int(np.sum(~np.isfinite(array)))} "
-                         f"NaN or infinite value(s)")
-    largest = float(np.abs(array).max())
-    if largest > MAX_MAGNITUDE:
-        raise ValueError(f"{where}: {name} must have values of magnitude at most {MAX_MAGNITUDE:g} "
-                         f"(so squared distances stay finite in float64), got {largest:g}")
-    return array
+def _samples(value, name: str, *, min_rows: int = 1) -> np.ndarray:
+    """`value` as the C-contiguous float64 (n, dim) array the Cython loops read."""
+    return check.real_matrix(value, name, min_rows=min_rows, max_magnitude=MAX_MAGNITUDE)
 
 
-def _same_dim(x: np.ndarray, y: np.ndarray, names: Tuple[str, str], where: str) -> None:
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{where}: {names[0]} and {names[1]} must have the same number of columns, "
-                         f"got {x.shape[1]} and {y.shape[1]}")
-
-
-def _positive_real(value, name: str, where: str) -> float:
-    expected = f"{where}: {name} must be a positive finite number"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{expected}, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{expected}, got {value}")
-    if not 1 / MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-        raise ValueError(f"{expected} between {1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {value}")
-    return value
+def _scale(value, name: str) -> float:
+    """A length (bandwidth, threshold) within [1 / MAX_MAGNITUDE, MAX_MAGNITUDE]."""
+    return check.real_number(value, name, low=1 / MAX_MAGNITUDE, high=MAX_MAGNITUDE)
 
 
 # -- threads --------------------------------------------------------------------------
@@ -118,7 +85,9 @@ def _threads_for(rows: int, flops_per_row: float) -> int:
 
 # -- mode scores ----------------------------------------------------------------------
 def mode_scores(samples, mixture: Mixture, threshold_std: float = 3.0) -> ModeScores:
-    """Score `samples` (n, dim) against the Gaussian `mixture` they should come from.
+    """Score `samples` (n, dim) against the Gaussian `mixture` they should come from,
+    with the three scores of PacGAN (Lin et al. 2018), after VEEGAN (Srivastava et al.
+    2017): modes captured, high-quality fraction and reverse KL.
 
     Each sample is assigned to its nearest centre (Euclidean; ties go to the lower mode
     index). It is high quality if that distance is <= threshold_std * mixture.std. A mode
@@ -132,17 +101,17 @@ def mode_scores(samples, mixture: Mixture, threshold_std: float = 3.0) -> ModeSc
 
     Returns a ModeScores. Raises TypeError if mixture is not a Mixture or samples are not
     real numbers, ValueError for samples that are not a finite non-empty (n, mixture.dim)
-    array or a threshold_std that is not positive and finite.
+    array with values up to MAX_MAGNITUDE, or a threshold_std that is not a finite number
+    in [1 / MAX_MAGNITUDE, MAX_MAGNITUDE].
     """
-    where = "mode_scores"
     if not isinstance(mixture, Mixture):
-        raise TypeError(f"{where}: mixture must be a gankit.datasets.Mixture, "
-                        f"got {type(mixture).__name__}")
-    x = _samples(samples, "samples", where)
+        raise TypeError(f"mixture: expected a gankit.datasets.Mixture, "
+                        f"got {check.brief(mixture)} ({type(mixture).__name__})")
+    x = _samples(samples, "samples")
     if x.shape[1] != mixture.dim:
-        raise ValueError(f"{where}: samples must have {mixture.dim} column(s) like the mixture, "
+        raise ValueError(f"samples: expected {mixture.dim} column(s) like the mixture, "
                          f"got shape {x.shape}")
-    radius = _positive_real(threshold_std, "threshold_std", where) * mixture.std
+    radius = _scale(threshold_std, "threshold_std") * mixture.std
 
     # assigned[i]: the nearest mode of sample i when it is high quality, else -1.
     assigned = np.empty(x.shape[0], dtype=np.int64)
@@ -185,17 +154,16 @@ def _kernel_sum_between(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
 
 
 def median_bandwidth(x, y) -> float:
-    """The median heuristic: the median Euclidean distance between the pairs of distinct
+    """The median heuristic (Gretton et al. 2012): the median Euclidean distance between the pairs of distinct
     points (i < j) of the pooled sample [x; y]. When there are more than MEDIAN_SUBSAMPLE
     points it uses MEDIAN_SUBSAMPLE * len(x) // (len(x) + len(y)) rows of x and likewise
     of y, each chosen with numpy.random.default_rng(0), so the result is deterministic and
     symmetric in x and y. If the median is 0 (many repeated points) it is the mean of the
     non-zero distances, and 1.0 when all points coincide. Returns a float; raises like
     nn1_accuracy."""
-    where = "median_bandwidth"
-    x = _samples(x, "x", where)
-    y = _samples(y, "y", where)
-    _same_dim(x, y, ("x", "y"), where)
+    x = _samples(x, "x")
+    y = _samples(y, "y")
+    check.same_columns(x, y, ("x", "y"))
     return _median_distance(x, y)
 
 
@@ -233,14 +201,13 @@ def mmd2(x, y, bandwidth: Optional[float] = None) -> float:
     rows, their column counts differ, or a value or the bandwidth lies beyond
     MAX_MAGNITUDE (or, for the bandwidth, below its inverse).
     """
-    where = "mmd2"
-    x = _samples(x, "x", where, min_rows=2)
-    y = _samples(y, "y", where, min_rows=2)
-    _same_dim(x, y, ("x", "y"), where)
+    x = _samples(x, "x", min_rows=2)
+    y = _samples(y, "y", min_rows=2)
+    check.same_columns(x, y, ("x", "y"))
     if bandwidth is None:
         bandwidth = _median_distance(x, y)
     else:
-        bandwidth = _positive_real(bandwidth, "bandwidth", where)
+        bandwidth = _scale(bandwidth, "bandwidth")
     gamma = 0.5 / bandwidth / bandwidth
     m, n = x.shape[0], y.shape[0]
     kxx = _kernel_sum_within(x, gamma) / (m * (m - 1))
@@ -262,12 +229,12 @@ def nn1_accuracy(x, y) -> float:
     indistinguishable; 1: fully separated; near 0: y copies x point by point.
 
     Returns a float in [0, 1]. Raises TypeError for non-numeric input, ValueError if x or
-    y is not a finite non-empty 2-D array or their column counts differ.
+    y is not a finite non-empty 2-D array with values up to MAX_MAGNITUDE or their
+    column counts differ.
     """
-    where = "nn1_accuracy"
-    x = _samples(x, "x", where)
-    y = _samples(y, "y", where)
-    _same_dim(x, y, ("x", "y"), where)
+    x = _samples(x, "x")
+    y = _samples(y, "y")
+    check.same_columns(x, y, ("x", "y"))
     pooled = np.concatenate([x, y])
     n = pooled.shape[0]
     nearest = np.empty(n, dtype=np.int64)
