@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from gankit import datasets
+from gankit import _core, datasets
+
+ROWS = _core.MAX_ROWS            # the most samples one call may draw
+MODES, SIDE = datasets.MAX_MODES, datasets.MAX_SIDE
 
 
 def nearest_mode(x, centers):
@@ -119,7 +122,7 @@ def test_load():
     assert datasets.load("ring").shape == (50_000, 2)
     with pytest.raises(ValueError, match="name: expected one of 'ring', 'grid', 'gaussian_1d', 'digits', got 'moons'"):
         datasets.load("moons", 10, 0)
-    with pytest.raises(ValueError, match="n: expected an integer >= 1 and <= 2147483647, got 0"):
+    with pytest.raises(ValueError, match=f"n: expected an integer >= 1 and <= {ROWS}, got 0"):
         datasets.load("ring", 0, 0)
 
 
@@ -154,21 +157,21 @@ def test_digits_without_scikit_learn_says_how_to_install(monkeypatch):
 # -- argument checks ------------------------------------------------------------------
 # Every message reads "<argument>: expected <what>, got <what was given>".
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: datasets.ring(n=-3), ValueError, "^n: expected an integer >= 1 and <= 2147483647, got -3$"),
+    (lambda: datasets.ring(n=-3), ValueError, f"^n: expected an integer >= 1 and <= {ROWS}, got -3$"),
     (lambda: datasets.ring(n=0), ValueError, "^n: expected an integer >= 1 .*, got 0$"),
-    (lambda: datasets.ring(n=2**31), ValueError, f"^n: expected an integer >= 1 and <= {2**31 - 1}, got {2**31}$"),
+    (lambda: datasets.ring(n=ROWS + 1), ValueError, f"^n: expected an integer >= 1 and <= {ROWS}, got {ROWS + 1}$"),
     (lambda: datasets.ring(n=2.5), TypeError, r"^n: expected an integer, got 2.5 \(float\)$"),
     (lambda: datasets.ring(n=True), TypeError, r"^n: expected an integer, got True \(bool\)$"),
-    (lambda: datasets.ring(modes=0), ValueError, "^modes: expected an integer >= 1 and <= 1048576, got 0$"),
-    (lambda: datasets.ring(modes=2**20 + 1), ValueError, "^modes: expected an integer >= 1 and <= 1048576, got 1048577$"),
+    (lambda: datasets.ring(modes=0), ValueError, f"^modes: expected an integer >= 1 and <= {MODES}, got 0$"),
+    (lambda: datasets.ring(modes=MODES + 1), ValueError, f"^modes: expected an integer >= 1 and <= {MODES}, got {MODES + 1}$"),
     (lambda: datasets.ring(radius=0.0), ValueError, "^radius: expected 0 < radius, got 0.0$"),
     (lambda: datasets.ring(std=-0.1), ValueError, "^std: expected 0 < std, got -0.1$"),
     (lambda: datasets.ring(std=float("nan")), ValueError, "^std: expected a finite number, got nan$"),
     (lambda: datasets.ring(std="0.1"), TypeError, r"^std: expected a real number, got '0.1' \(str\)$"),
     (lambda: datasets.ring(seed=-1), ValueError, "^seed: expected None or an integer >= 0, got -1$"),
     (lambda: datasets.ring(seed=1.0), TypeError, r"^seed: expected None or an integer >= 0, got 1.0 \(float\)$"),
-    (lambda: datasets.grid(side=0), ValueError, "^side: expected an integer >= 1 and <= 1024, got 0$"),
-    (lambda: datasets.grid(side=1025), ValueError, "^side: expected an integer >= 1 and <= 1024, got 1025$"),
+    (lambda: datasets.grid(side=0), ValueError, f"^side: expected an integer >= 1 and <= {SIDE}, got 0$"),
+    (lambda: datasets.grid(side=SIDE + 1), ValueError, f"^side: expected an integer >= 1 and <= {SIDE}, got {SIDE + 1}$"),
     (lambda: datasets.grid(spacing=float("inf")), ValueError, "^spacing: expected a finite number, got inf$"),
     (lambda: datasets.grid_mixture(std=0), ValueError, "^std: expected 0 < std, got 0.0$"),
     (lambda: datasets.ring_mixture(modes=1.5), TypeError, r"^modes: expected an integer, got 1.5 \(float\)$"),

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 import gankit as gk
 from gankit import _core, cli, datasets, metrics
-from gankit import checkpoint as container
+from gankit import file_format as container
 from reliability_support import isolated, record_count, scaled, state_of
 
 # The exceptions the API documents for bad input (CheckpointError is a ValueError).
@@ -178,11 +178,11 @@ def test_core_kernels_refuse_bad_arrays():
         (lambda: _core.discriminator_loss(np.array([np.inf]), b), ValueError, ("logits_real", "inf")),
         (lambda: _core.generator_loss(b, "wgan"), ValueError, ("g_loss", "wgan")),
         (lambda: _core.Rng(0).normal(0), ValueError, ("n", "0")),
-        (lambda: _core.Rng(0).normal(2**31), ValueError, ("n", str(2**31))),
+        (lambda: _core.Rng(0).normal(_core.MAX_ROWS + 1), ValueError, ("n", str(_core.MAX_ROWS + 1))),
         (lambda: _core.Rng(0).uniform(3, -np.inf, np.inf), ValueError, ("low, high",)),
         (lambda: _core.Mlp([2, 0]), ValueError, ("sizes[1]", "0")),
-        (lambda: _core.Mlp([2**24] * 3), ValueError, ("sizes", "parameters")),
-        (lambda: _core.Mlp([2**24] * 40000), ValueError, ("sizes", "parameters")),  # would overflow int64
+        (lambda: _core.Mlp([_core.MAX_WIDTH] * 3), ValueError, ("sizes", "parameters")),
+        (lambda: _core.Mlp([_core.MAX_WIDTH] * 40000), ValueError, ("sizes", "parameters")),  # would overflow int64
         (lambda: _core.set_num_threads(0), ValueError, ("n", "0")),
         (lambda: _core.set_num_threads(_core.MAX_THREADS + 1), ValueError, ("n", str(_core.MAX_THREADS + 1))),
         (lambda: _core.select_gemm_kernel("nope"), ValueError, ("nope",)),
@@ -232,7 +232,7 @@ COUNTS = [(0, ValueError), (-1, ValueError), (2.5, TypeError), ("3", TypeError),
           (True, TypeError), (float("nan"), TypeError), (np.float64(3.0), TypeError)]
 # Beyond the core's limits: refused where a count sizes an allocation (rows, layer sizes,
 # threads); iteration counts, k and windows have no upper limit (a large one is slow, not wrong).
-HUGE_COUNTS = [(2**31, ValueError), (2**63, ValueError), (10**30, ValueError)]
+HUGE_COUNTS = [(_core.MAX_ROWS + 1, ValueError), (2**63, ValueError), (10**30, ValueError)]
 REALS = [(float("nan"), ValueError), (float("inf"), ValueError), ("0.1", TypeError),
          (None, TypeError), (True, TypeError), (1 + 0j, TypeError), ([0.1], TypeError)]
 NAMES = [("nope", ValueError), (None, ValueError), (3, ValueError), (b"relu", ValueError),
@@ -419,7 +419,7 @@ def test_checkpoint_load_refuses_what_is_not_a_regular_file(tmp_path):
     (["train", "--beta1", "1"], "beta1"),
     (["train", "--equilibrium-tol", "0.9"], "equilibrium_tol"),
     (["train", "--min-loss", "inf"], "min_loss"),
-    (["train", "--threads", "100000"], "1024"),
+    (["train", "--threads", "100000"], str(_core.MAX_THREADS)),
     (["train", "--hidden", "8,x"], "--hidden"),
     (["train", "--hidden", "0"], "--hidden"),
     (["train", "--hidden", ""], "--hidden"),
@@ -459,8 +459,9 @@ def test_cli_bad_arguments_and_files_exit_nonzero_with_one_line(tmp_path, capsys
 
 
 # -- random garbage -------------------------------------------------------------------------
+INT32 = np.iinfo(np.int32)  # integers at and beyond the edges of int32, int64 and uint64
 SCALARS = (st.none() | st.booleans() | st.integers(-3, 70)
-           | st.sampled_from([-2**63, -2**31, 2**31, 2**63, 2**64, 10**30])
+           | st.sampled_from([-2**63, int(INT32.min), int(INT32.max) + 1, 2**63, 2**64, 10**30])
            | st.floats(allow_nan=True, allow_infinity=True) | st.complex_numbers(max_magnitude=1e6)
            | st.text(max_size=6) | st.binary(max_size=6)
            | st.sampled_from(["relu", "tanh", "minimax", "normal", "uniform", "adam", "g_loss", "ring"]))
@@ -512,7 +513,7 @@ def _modest_sizes(sizes) -> bool:
         values = [int(v) for v in np.ravel(np.asarray(sizes, dtype=object))]
     except Exception:  # not a list of numbers: let MLP refuse it
         return True
-    return all(v <= 4096 or v > 2**24 for v in values)
+    return all(v <= 4096 or v > _core.MAX_WIDTH for v in values)
 
 
 def garbage_calls(gan, scratch):
