@@ -1,4 +1,4 @@
-"""The generator-loss benchmark (gankit.bench.losses*): the gradient view against the
+"""The generator-loss benchmark (gankit.bench.losses): the gradient view against the
 closed forms, the table's statistics and time-to-threshold on synthetic records, a
 tiny end-to-end run whose outputs agree with each other, and reproducibility."""
 import json
@@ -11,12 +11,12 @@ import pytest
 
 import gankit as gk
 from gankit.bench import losses as bench
-from gankit.bench import losses_report as report
-from gankit.bench.losses_gradients import logit_grid, loss_curves
-from gankit.bench.losses_probe import ProbeSpec, probe_one, summarize_probes
-from gankit.bench.losses_running import EVAL_TIMING, block_means, failed_record, run_all, run_one
-from gankit.bench.losses_setup import DATASETS, Architecture, Network, RunSpec, architecture
-from gankit.bench.losses_summary import censored_median, mean_std, summarize_variant, time_to_threshold
+from gankit.bench.losses import options, report, setup
+from gankit.bench.losses.gradients import logit_grid, loss_curves
+from gankit.bench.losses.probe import ProbeSpec, probe_one, summarize_probes
+from gankit.bench.losses.running import EVAL_TIMING, block_means, failed_record, run_all, run_one
+from gankit.bench.losses.setup import DATASETS, Architecture, Network, RunSpec, architecture
+from gankit.bench.losses.summary import censored_median, mean_std, summarize_variant, time_to_threshold
 
 RING = DATASETS["ring"]
 SMALL = Architecture(Network((16, 16), (("activation", "leaky_relu"),)),
@@ -183,7 +183,7 @@ def test_saturation_probe_pairs_the_losses_and_shows_the_vanishing_gradient():
     # Untrained D: D(G(z)) ~ 1/2, where both losses weigh every sample alike.
     assert p["d_fake"][0] == pytest.approx(0.5, abs=0.05)
     assert mm[0] == pytest.approx(ns[0], rel=0.1)
-    # Once D rejects the fakes, minimax's gradient is far smaller: the seed's point.
+    # Once D rejects the fakes, minimax's gradient is far smaller (Goodfellow et al. 2014).
     assert p["d_fake"][-1] < 0.05 and mm[-1] < 0.2 * ns[-1]
     [row] = [r for r in summarize_probes([p]) if r["d_steps"] == 1000]
     assert row["ratio"] == pytest.approx(mm[-1] / ns[-1])
@@ -255,15 +255,15 @@ def test_replot_redraws_the_figures_from_results_json(tmp_path):
 
 # -- options ------------------------------------------------------------------------------
 def test_options_resolve_per_dataset_and_quick():
-    args = bench.build_parser("x").parse_args(["--datasets", "ring,grid", "--max-iter", "grid=70,ring=50"])
-    cfg = bench.resolve(args)
+    args = options.build_parser("x").parse_args(["--datasets", "ring,grid", "--max-iter", "grid=70,ring=50"])
+    cfg = options.resolve(args)
     assert cfg["max_iter"] == {"ring": 50, "grid": 70} and cfg["d_steps"] == [1, 5] and cfg["seeds"] == 5
     assert cfg["eval_every"] == {"ring": 50, "grid": 70}  # never beyond the budget
-    cfg = bench.resolve(bench.build_parser("x").parse_args(["--quick", "--max-iter", "30"]))
+    cfg = options.resolve(options.build_parser("x").parse_args(["--quick", "--max-iter", "30"]))
     assert cfg["datasets"] == ["ring", "grid"] and cfg["max_iter"] == {"ring": 30, "grid": 30}
     assert cfg["d_steps"] == [1, 5] and cfg["seeds"] == 2
     assert cfg["eval_every"] == {"ring": 30, "grid": 30}
-    assert len(bench.run_specs(cfg)) == 2 * 2 * 2 * 2
+    assert len(setup.run_specs(cfg)) == 2 * 2 * 2 * 2
 
 
 @pytest.mark.parametrize("argv", [["--datasets", "moons"], ["--max-iter", "0"], ["--max-iter", "moons=5"],

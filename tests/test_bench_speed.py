@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gankit as gk
-from gankit.bench import speed, speed_numpy
-from gankit.bench.speed_configs import (BETA1, BETA2, CONFIGS, EPS, LEARNING_RATE, Config,
+from gankit.bench import speed
+from gankit.bench.speed import numpy as speed_numpy
+from gankit.bench.speed import options, running
+from gankit.bench.speed.configs import (BETA1, BETA2, CONFIGS, EPS, LEARNING_RATE, Config,
                                         initial_state, minimal_flops, parse_config_names)
 
 ADAM = gk.Adam(lr=LEARNING_RATE, beta1=BETA1, beta2=BETA2, eps=EPS)
@@ -47,7 +49,7 @@ def test_flops_formula_matches_the_products_listed_one_by_one(name):
     assert minimal_flops(config) == sum(2 * m * n * k for m, n, k in products_of_one_iteration(config))
 
 
-def test_issue_configs_are_as_specified():
+def test_configs_are_as_specified():
     assert CONFIGS["toy2d"].g_sizes == (2, 128, 128, 2) and CONFIGS["toy2d"].batch == 256
     assert CONFIGS["digits"].d_sizes == (64, 256, 128, 1) and CONFIGS["digits"].batch == 128
     assert CONFIGS["mnist64"].g_sizes == (100, 256, 512, 1024, 784) and CONFIGS["mnist64"].g_output == "tanh"
@@ -136,7 +138,7 @@ def test_numpy_benchmark_iteration_draws_d_noise_then_g_noise():
 
 
 def test_gankit_benchmark_iteration_matches_numpy():
-    from gankit.bench import speed_gankit
+    from gankit.bench.speed import gankit as speed_gankit
     g_weights, d_weights, real = initial_state(CHECK, seed=0)
     # A GAN with the iteration's seed draws the noise that d_step and g_step will draw.
     noise = gankit_gan(CHECK, g_weights, d_weights)
@@ -151,7 +153,7 @@ def test_gankit_benchmark_iteration_matches_numpy():
 
 def test_torch_iteration_matches_numpy():
     torch = pytest.importorskip("torch")
-    from gankit.bench import speed_torch
+    from gankit.bench.speed import torch as speed_torch
     speed_torch.setup_threads(1)
     generator = torch.Generator().manual_seed(0)
     z_d, z_g = (torch.empty(CHECK.batch, CHECK.noise_dim).normal_(generator=generator).numpy()
@@ -161,7 +163,7 @@ def test_torch_iteration_matches_numpy():
 
 def test_jax_iteration_matches_numpy():
     jax = pytest.importorskip("jax")
-    from gankit.bench import speed_jax
+    from gankit.bench.speed import jax as speed_jax
     _, key_d, key_g = jax.random.split(jax.random.key(0), 3)
     z_d, z_g = (np.asarray(jax.random.normal(k, (CHECK.batch, CHECK.noise_dim), np.float32))
                 for k in (key_d, key_g))
@@ -193,7 +195,7 @@ def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
 
 
 def test_missing_framework_is_reported_and_skipped(tmp_path, monkeypatch):
-    monkeypatch.setattr(speed, "is_installed", lambda name: name != "numpy")
+    monkeypatch.setattr(running, "is_installed", lambda name: name != "numpy")
     out = tmp_path / "speed.json"
     assert speed.main(["--configs", "tiny", "--frameworks", "gankit,numpy", "--threads", "1",
                        "--seconds", "0.02", "--rounds", "1", "--warmup", "0", "--json", str(out)]) == 0
@@ -211,7 +213,7 @@ def test_missing_framework_is_reported_and_skipped(tmp_path, monkeypatch):
 ])
 def test_bad_options_exit_with_a_message(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        speed.parse_args(argv)
+        options.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -220,12 +222,12 @@ def test_bad_options_exit_with_a_message(argv, message, capsys):
     ({0, 1}, 1, [0]), ({0, 1}, 2, None), ({0, 1}, 4, None), (set(range(16)), 2, [0, 1]), ({3, 5, 9}, 2, [3, 5]),
 ])
 def test_jax_is_pinned_to_as_many_cpus_as_threads_when_there_are_more(usable, threads, expected, monkeypatch):
-    monkeypatch.setattr(speed.os, "sched_getaffinity", lambda pid: usable, raising=False)
-    assert speed.jax_cpus(threads) == expected
+    monkeypatch.setattr(running.os, "sched_getaffinity", lambda pid: usable, raising=False)
+    assert running.jax_cpus(threads) == expected
 
 
 def test_worker_environment_sets_thread_pools_and_one_thread_xla_flags(monkeypatch):
-    from gankit.bench._workers import worker_environment
+    from gankit.bench.speed.client import worker_environment
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     env = worker_environment("jax", 1)
     assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -236,7 +238,7 @@ def test_worker_environment_sets_thread_pools_and_one_thread_xla_flags(monkeypat
 
 
 def test_worker_reports_a_failed_request_and_keeps_serving():
-    from gankit.bench._workers import Worker, WorkerError
+    from gankit.bench.speed.client import Worker, WorkerError
     worker = Worker("numpy", 1)
     try:
         with pytest.raises(WorkerError, match="numpy worker .*KeyError: 'no-such-config'"):

@@ -6,8 +6,6 @@ import argparse
 import os
 from typing import List, Sequence
 
-from .speed_configs import parse_config_names
-
 
 def positive_int(text: str) -> int:
     try:
@@ -46,10 +44,3 @@ def names(text: str, allowed: Sequence[str]) -> List[str]:
             f"expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
     return list(dict.fromkeys(chosen))
 
-
-def config_names(text: str) -> List[str]:
-    """Throughput configurations: comma-separated names, or 'all'."""
-    try:
-        return parse_config_names(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -15,8 +15,9 @@ import json
 import time
 
 from . import _arguments
-from .speed_configs import CONFIGS, DEFAULT_CONFIGS, initial_state
-from .speed_gankit import GankitIteration
+from .speed.configs import CONFIGS, DEFAULT_CONFIGS, initial_state
+from .speed.gankit import GankitIteration
+from .speed.options import config_names
 
 
 def _positive_seconds(text: str) -> float:
@@ -61,7 +62,7 @@ def profile_config(name: str, threads: int, seconds: float) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="gankit bench profile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", type=_arguments.config_names, default=list(DEFAULT_CONFIGS),
+    parser.add_argument("--configs", type=config_names, default=list(DEFAULT_CONFIGS),
                         help=f"comma-separated, from {', '.join(DEFAULT_CONFIGS)} (default: all)")
     parser.add_argument("--threads", type=_arguments.positive_ints, default=[1, 2], help="thread counts (default 1,2)")
     parser.add_argument("--seconds", type=_positive_seconds, default=3.0,

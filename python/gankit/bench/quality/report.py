@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ..._atomic import atomic_write_bytes
-from ..losses_report import format_mean_std, format_stop_reasons, format_value
+from ..losses.report import format_mean_std, format_stop_reasons, format_value
 from .setup import DATASET_NOTES
 
 SCORE_COLUMNS = (("modes_captured", ".1f"), ("high_quality_fraction", "pct"), ("reverse_kl", ".2f"))

@@ -17,11 +17,11 @@ import numpy as np
 import gankit as gk
 
 from ..._atomic import atomic_write_bytes
+from .._machine import cpu_model
 from . import paper
 from .running import mode_scores
 from .setup import BASE_RECIPES, ROW_DEFAULTS, ROWS, cli_recipe
 from .summary import summarize
-from ..speed_report import cpu_model
 
 # Real data scored as the runs are: this many fresh points drawn with a seed no run uses.
 REFERENCE_SEED = 10**6

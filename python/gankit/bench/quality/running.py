@@ -3,13 +3,11 @@ fresh samples) and many runs in parallel single-threaded worker processes, each 
 handed back as soon as its run ends.
 
 A run's scores depend only on its RunSpec: the scored samples are generated from a fixed
-noise matrix of the run's own seed stream (losses_running.eval_noise), never from the
+noise matrix of the run's own seed stream (losses.running.eval_noise), never from the
 GAN's noise generator, and nothing is filtered.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import sys
 import time
 import warnings
@@ -19,7 +17,8 @@ import numpy as np
 
 import gankit as gk
 
-from ..losses_running import _single_threaded_children, _single_threaded_worker, eval_noise, guarded
+from .._parallel import run_tasks
+from ..losses.running import eval_noise
 from .setup import Recipe, RunSpec
 
 HISTORY_FIELDS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -126,21 +125,7 @@ def run_all(specs: Sequence[RunSpec], jobs: int, on_record: Callable[[int, dict]
               f"{describe(record)}", file=log, flush=True)
         on_record(i, record)
 
-    if jobs == 1:
-        threads = gk.get_num_threads()
-        gk.set_num_threads(1)
-        try:
-            for done, i in enumerate(order, 1):
-                finished(done, i, guarded(work, failed_record, specs[i]))
-        finally:
-            gk.set_num_threads(threads)
-        return
-    context = multiprocessing.get_context("spawn")  # never fork a process with OpenMP threads
-    with _single_threaded_children(), cf.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_single_threaded_worker) as pool:
-        futures = {pool.submit(guarded, work, failed_record, specs[i]): i for i in order}
-        for done, future in enumerate(cf.as_completed(futures), 1):
-            finished(done, futures[future], future.result())
+    run_tasks([(work, failed_record, spec) for spec in specs], order, jobs, finished)
 
 
 def describe(record: dict) -> str:

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
-from ..losses_summary import mean_std
+from ..losses.summary import mean_std
 
 SCORES = ("modes_captured", "high_quality_fraction", "reverse_kl")
 

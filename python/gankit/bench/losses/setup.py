@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 G_LOSSES = ("non_saturating", "minimax")
 
@@ -76,15 +76,16 @@ DIGITS_METRICS = (
 # Thresholds: a run "reaches" its dataset once every mode has a high-quality sample and at
 # least this share of the samples is high quality (within 3 std of a centre), or, for
 # digits, once the 1-NN two-sample test tells generated from held-out images apart at most
-# this often (real images score ~0.49). The levels are round values that, in pilot runs
-# with the default budgets, some variants reach and others do not.
+# this often (real images score about 0.49). The levels are round values that separate the
+# variants at the default budgets: some reach them and others do not (benchmarks/README.md,
+# "Generator losses").
 RING_HQ_THRESHOLD = 0.3
 GRID_HQ_THRESHOLD = 0.3
 DIGITS_NN1_THRESHOLD = 0.85
 
-# Budgets: generator iterations per run, the same for every variant of a dataset. They keep
-# the full default run near half an hour of two idle cores (benchmarks/README.md says what
-# it took here); --max-iter sets longer ones.
+# Budgets: generator iterations per run, the same for every variant of a dataset, sized so
+# the full default run takes about half an hour on two cores (benchmarks/README.md,
+# "Generator losses", gives the measured time); --max-iter sets longer ones.
 DATASETS: Dict[str, DatasetSpec] = {
     "ring": DatasetSpec(
         "ring", MODE_METRICS,
@@ -103,11 +104,11 @@ DATASETS: Dict[str, DatasetSpec] = {
         note=f"scikit-learn's 8x8 digits in [-1, 1]; {DIGITS_HELD_OUT} held out for scoring"),
 }
 
-# k, the discriminator steps per generator step. 1 is the original paper's choice and the
-# common default; 5 is the usual "strong critic" setting (WGAN's n_critic), where D is
-# trained closest to optimal between generator steps and so rejects fakes most
+# k, the discriminator steps per generator step. 1 is the choice of Goodfellow et al.
+# (2014) and the common default; 5 is the usual "strong critic" setting (WGAN's n_critic),
+# where D is trained closest to optimal between generator steps and so rejects fakes most
 # confidently: the regime in which the minimax loss saturates. A value in between
-# (--d-steps 1,2,5) adds about a third to the run time.
+# (--d-steps 1,2,5) is left out of the default because it adds a third to the run time.
 DEFAULT_D_STEPS = (1, 5)
 DEFAULT_SEEDS = 5
 QUICK = dict(datasets=("ring", "grid"), d_steps=(1, 5), seeds=2)
@@ -153,7 +154,7 @@ class Architecture:
 
 def _from_cli_defaults(dataset: str) -> Architecture:
     """The networks `gankit train --dataset NAME` uses (gankit.cli.DEFAULTS)."""
-    from ..cli import DEFAULTS
+    from ...cli import DEFAULTS
     d = DEFAULTS[dataset]
     activation = (("activation", d["activation"]),)
     return Architecture(Network(tuple(d["g_hidden"]), activation), Network(tuple(d["d_hidden"]), activation),
@@ -229,3 +230,18 @@ class RunSpec:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["architecture"] = self.architecture.as_dict()
         return out
+
+
+def run_specs(cfg: dict) -> List[RunSpec]:
+    """Every run, dataset by dataset, variant by variant, seed by seed."""
+    specs = []
+    for dataset in cfg["datasets"]:
+        arch = architecture(cfg["arch"], dataset)
+        for g_loss in cfg["g_losses"]:
+            for k in cfg["d_steps"]:
+                for seed in range(cfg["seeds"]):
+                    specs.append(RunSpec(dataset, g_loss, k, seed, cfg["max_iter"][dataset],
+                                         cfg["eval_every"][dataset], cfg["eval_samples"],
+                                         min(cfg["grad_dense"], cfg["max_iter"][dataset]),
+                                         cfg["grad_every"], cfg["arch"], arch))
+    return specs

@@ -1,7 +1,9 @@
-"""The saturation probe: the seed's claim checked on real networks, paired.
+"""The saturation probe: Goodfellow et al. (2014)'s argument for the non-saturating loss
+checked on real networks, paired.
 
-In full training runs D rarely gets far from D(G(z)) = 1/2 early on, so the regime the
-seed talks about (D rejecting the fakes confidently) may never show. The probe creates
+Early in learning, they argue, D rejects G's samples with high confidence and
+log(1 - D(G(z))) saturates, giving G almost no gradient. In full training runs D rarely
+gets far from D(G(z)) = 1/2 early on, so that regime may never show. The probe creates
 it on purpose: two GANs, one per generator loss, built from the same seed (so identical
 G, D and noise stream), train only their discriminators on the same batches against
 the fixed initial generator. D's loss is the same for both losses, so their
@@ -21,8 +23,8 @@ import numpy as np
 
 import gankit as gk
 
-from .losses_scoring import training_data
-from .losses_setup import Architecture
+from .scoring import training_data
+from .setup import Architecture, architecture
 
 PROBE_Z_STREAM = 0x9B0E
 # D steps after which the generator's gradient is measured (those up to the probe's length).
@@ -48,19 +50,24 @@ class ProbeSpec:
         return out
 
 
+def probe_specs(cfg: dict) -> List[ProbeSpec]:
+    """One saturation probe per dataset and seed (none when probe_steps is 0)."""
+    if not cfg["probe_steps"]:
+        return []
+    return [ProbeSpec(dataset, seed, cfg["probe_steps"], cfg["arch"], architecture(cfg["arch"], dataset))
+            for dataset in cfg["datasets"] for seed in range(cfg["seeds"])]
+
+
 class _GeneratorState:
-    """A copy of G's parameters and optimizer state, to undo a generator step."""
+    """A copy of G's state (MLP.state_dict: parameters, optimizer state and step), to undo
+    a generator step."""
 
     def __init__(self, G):
-        self.net = G._net
-        self.params = G.params.copy()
-        self.state = self.net.optimizer_state.copy()
-        self.step = self.net.optimizer_step
+        self.state = {key: value.copy() if isinstance(value, np.ndarray) else value
+                      for key, value in G.state_dict().items()}
 
     def restore(self, G) -> None:
-        np.copyto(G.params, self.params)
-        np.copyto(self.net.optimizer_state, self.state)
-        self.net.optimizer_step = self.step
+        G.load_state_dict(self.state)
 
 
 def _gan(spec: ProbeSpec, g_loss: str, data_dim: int):

@@ -11,9 +11,9 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .._atomic import atomic_write_bytes
-from ..plotting import _pyplot, _smooth
-from .losses_setup import DatasetSpec
+from ..._atomic import atomic_write_bytes
+from ...plotting import _pyplot, _smooth
+from .setup import DatasetSpec
 
 LOSS_COLORS = {"non_saturating": "tab:blue", "minimax": "tab:red"}
 LINE_STYLES = ("-", "--", ":", "-.")

@@ -14,7 +14,7 @@ pins it to n CPUs; with as many threads as cores it leaves JAX at its default.
 """
 from __future__ import annotations
 
-from .speed_configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
+from .configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
 
 ONE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 

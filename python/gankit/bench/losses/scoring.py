@@ -12,7 +12,7 @@ import numpy as np
 
 import gankit as gk
 
-from .losses_setup import DIGITS_HELD_OUT, DIGITS_SPLIT_SEED
+from .setup import DIGITS_HELD_OUT, DIGITS_SPLIT_SEED
 
 
 def digits_split() -> Tuple[np.ndarray, np.ndarray]:

@@ -6,21 +6,10 @@ import platform
 import statistics
 from typing import List
 
-from .speed_configs import CONFIGS, LEARNING_RATE
+from .._machine import cpu_model
+from .configs import CONFIGS, LEARNING_RATE
 
 FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax")
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what platform knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_info() -> dict:

@@ -2,7 +2,7 @@
 one g_step on B fresh noise rows (each a single call into the C++ core)."""
 from __future__ import annotations
 
-from .speed_configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
+from .configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
 
 
 def setup_threads(threads: int) -> str:

@@ -1,60 +1,14 @@
-"""The benchmark's written results: results.json (every number, the configuration and
-the environment), histories.npz (every iteration of every run) and results.md (the
-tables)."""
+"""results.md: the settings, one section per dataset (the variants' table, early
+training, the saturation probe), the figures and any failed runs. Drawn from
+results.json only (results.py), so --replot can redo it."""
 from __future__ import annotations
 
-import io
-import json
-import math
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-
-from .._atomic import atomic_write_bytes
-from .losses_setup import DatasetSpec, Metric
-
-# -- JSON / NPZ ---------------------------------------------------------------------------
-def _plain(value):
-    """JSON-ready: NumPy scalars and arrays as Python values, non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
+from ..._atomic import atomic_write_bytes
+from .setup import DatasetSpec, Metric
 
 
-def write_json(path: str, results: dict) -> None:
-    """results.json; runs keep everything but their per-iteration `history` (in the npz)."""
-    slim = dict(results)
-    slim["runs"] = [{k: v for k, v in r.items() if k != "history"} for r in results["runs"]]
-    text = json.dumps(_plain(slim), separators=(",", ":"), allow_nan=False)
-    atomic_write_bytes(path, (text + "\n").encode())
-
-
-def read_json(path: str) -> dict:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def write_histories(path: str, runs: Sequence[dict]) -> None:
-    """histories.npz: run{i}.{d_loss,g_loss,d_real,d_fake}, i the index in results.json's runs."""
-    arrays = {}
-    for i, run in enumerate(runs):
-        for name, values in (run.get("history") or {}).items():
-            arrays[f"run{i}.{name}"] = np.asarray(values, dtype=np.float64)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-# -- Markdown -------------------------------------------------------------------------------
 def format_value(value: Optional[float], fmt: str) -> str:
     if value is None:
         return "–"

@@ -8,8 +8,9 @@ with respect to each logit. Per sample, with D = sigmoid(l):
     non_saturating  L = -log D        dL/dl = -(1 - D)  dL/dD = -1 / D
 
 and dL/dD = (dL/dl) / (D (1 - D)). Near D = 0 (D rejects the fakes confidently) the
-minimax gradient vanishes while the non-saturating one is largest; D's own loss is the
-same for both.
+minimax gradient vanishes while the non-saturating one is largest, which is why
+Goodfellow et al. (2014, section 3) train G with the latter; D's own loss is the same
+for both.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from gankit import _core
 
-from .losses_setup import G_LOSSES
+from .setup import G_LOSSES
 
 # Logits whose sigmoid spans D in [6e-6, 1 - 6e-6]: both ends of (0, 1) on a log scale.
 LOGIT_RANGE = 12.0

@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from .speed_configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
+from .configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
 
 
 def setup_threads(threads: int) -> str:

@@ -7,23 +7,19 @@ more or less often does not change the training run.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import multiprocessing
-import os
 import sys
 import time
-import traceback
 import warnings
-from contextlib import contextmanager
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 import gankit as gk
 
-from .losses_scoring import eval_sample_count, make_scorer, training_data
-from .losses_setup import RunSpec
+from .._parallel import Task, run_tasks
+from .scoring import eval_sample_count, make_scorer, training_data
+from .setup import RunSpec
 
 HISTORY_FIELDS = ("d_loss", "g_loss", "d_real", "d_fake")
 # A second word for the scoring noise's SeedSequence, so it never meets the GAN's streams.
@@ -112,9 +108,10 @@ def run_one(spec: RunSpec) -> dict:
 def build_record(spec: RunSpec, history, recorder: Recorder, wall_seconds: float,
                  warnings_seen: Sequence[str]) -> dict:
     """A run's results: spec, stop reason, iterations, seconds of training (wall-clock
-    and CPU, scoring excluded) and of the whole fit (wall; run_one adds its CPU seconds), the scores along training (evals), the last scores (final), the
-    gradient norms, per-iteration values (history: every iteration, NumPy; trace: block
-    means for results.json) and some final samples."""
+    and CPU, scoring excluded) and of the whole fit (wall; run_one adds its CPU seconds),
+    the scores along training (evals), the last scores (final), the gradient norms,
+    per-iteration values (history: every iteration, NumPy; trace: block means for
+    results.json) and some final samples."""
     columns = {name: history[name] for name in HISTORY_FIELDS}
     kept = SAMPLES_KEPT.get(spec.dataset, SAMPLES_KEPT_DEFAULT)
     final = {k: v for k, v in recorder.evals[-1].items() if k not in EVAL_TIMING}
@@ -138,9 +135,9 @@ def build_record(spec: RunSpec, history, recorder: Recorder, wall_seconds: float
 
 
 def early_training(spec: RunSpec, columns: Dict[str, np.ndarray], recorder: Recorder) -> dict:
-    """The seed's point in two numbers per run, over its first grad_dense iterations: how
-    confidently D rejects the fakes (mean D(G(z))) and how strong the generator's
-    gradient is (median norm)."""
+    """Goodfellow et al. (2014)'s saturation argument in two numbers per run, over its
+    first grad_dense iterations: how confidently D rejects the fakes (mean D(G(z))) and
+    how strong the generator's gradient is (median norm)."""
     first = min(spec.grad_dense, len(columns["d_fake"]))
     norms = [v for it, v in zip(recorder.grad_iterations, recorder.grad_norms) if it <= first]
     return {"iterations": first,
@@ -167,40 +164,11 @@ def block_means(columns: Dict[str, np.ndarray], points: int) -> dict:
 def failed_record(spec: RunSpec, error: str) -> dict:
     """The record of a run that raised: no scores, the traceback kept for the report."""
     return {"spec": spec.as_dict(), "stop_reason": "error", "iterations": 0, "train_seconds": None,
-            "train_cpu_seconds": None, "wall_seconds": None, "cpu_seconds": None, "warnings": [], "error": error, "evals": [], "final": {},
+            "train_cpu_seconds": None, "wall_seconds": None, "cpu_seconds": None, "warnings": [],
+            "error": error, "evals": [], "final": {},
             "early": {"iterations": 0, "d_fake_mean": None, "grad_norm_median": None},
             "grad_norm": {"iteration": [], "value": []}, "trace": None, "history": None,
             "samples": []}
-
-
-def guarded(work: Callable, on_error: Callable, spec) -> dict:
-    """work(spec), or on_error(spec, traceback) if it raised: one failed run must not
-    lose the others; the traceback goes into results.json."""
-    try:
-        return work(spec)
-    except Exception:
-        return on_error(spec, traceback.format_exc())
-
-
-def _single_threaded_worker() -> None:
-    gk.set_num_threads(1)
-
-
-@contextmanager
-def _single_threaded_children():
-    """Children inherit the environment at start-up: pin OpenMP and BLAS to one thread
-    before NumPy or the core is imported there."""
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "1" for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def cost(spec) -> float:
@@ -229,35 +197,18 @@ def describe(record: dict) -> str:
             f"{record['grad_norm']['non_saturating'][-1]:.2g}")
 
 
-def run_all(tasks: Sequence[Tuple[Callable, Callable, object]], jobs: int, log=sys.stderr) -> List[dict]:
-    """Each task (work, on_error, spec) gives guarded(work, on_error, spec); the records
-    come back in task order. jobs > 1: that many worker processes (spawned, one core
-    thread each); jobs == 1: in this process, with one core thread."""
+def run_all(tasks: Sequence[Task], jobs: int, log=sys.stderr) -> List[dict]:
+    """Every task (work, on_error, spec) run as _parallel.run_tasks runs it, the costliest
+    first; the records come back in task order. jobs > 1: that many worker processes
+    (spawned, one core thread each); jobs == 1: in this process, with one core thread."""
     records: List[Optional[dict]] = [None] * len(tasks)
     order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i][2]))
     started = time.perf_counter()
 
-    def report(done: int, i: int) -> None:
+    def finished(done: int, i: int, record: dict) -> None:
+        records[i] = record
         print(f"[{done}/{len(tasks)} {time.perf_counter() - started:6.0f}s] {tasks[i][2].label()}: "
-              f"{describe(records[i])}", file=log, flush=True)
+              f"{describe(record)}", file=log, flush=True)
 
-    if jobs == 1:
-        threads = gk.get_num_threads()
-        gk.set_num_threads(1)
-        try:
-            for done, i in enumerate(order, 1):
-                records[i] = guarded(*tasks[i])
-                report(done, i)
-        finally:
-            gk.set_num_threads(threads)
-        return records
-
-    context = multiprocessing.get_context("spawn")  # no fork of a process with OpenMP threads
-    with _single_threaded_children(), cf.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_single_threaded_worker) as pool:
-        futures = {pool.submit(guarded, *tasks[i]): i for i in order}
-        for done, future in enumerate(cf.as_completed(futures), 1):
-            i = futures[future]
-            records[i] = future.result()
-            report(done, i)
+    run_tasks(tasks, order, jobs, finished)
     return records

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .losses_setup import DatasetSpec
+from .setup import DatasetSpec
 
 
 def mean_std(values: Sequence[float]) -> Dict[str, Optional[float]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .speed_configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
+from .configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
 
 F32 = np.float32
 
