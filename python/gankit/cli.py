@@ -48,8 +48,8 @@ ARCH_DATASETS = ("ring", "grid")
 
 
 # `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
-BENCHMARKS = {"losses": "gankit.bench.losses", "speed": "gankit.bench.speed",
-              "profile": "gankit.bench.profile", "quality": "gankit.bench.quality"}
+BENCHMARKS = {name: f"gankit.bench.{name}"
+              for name in ("speed", "profile", "gemm", "pack_ema_cost", "losses", "quality")}
 
 
 class CliError(Exception):
@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="print build information (compiler, kernel, OpenMP, threads)")
 
-    bench = sub.add_parser("bench", help="run a benchmark: losses (minimax vs non-saturating), speed, or profile",
+    bench = sub.add_parser("bench", help="run a benchmark: speed (against NumPy, PyTorch, JAX), profile (time "
+                                         "per phase), gemm, pack_ema_cost, losses (minimax vs non-saturating) "
+                                         "or quality (PacGAN's Table 1)",
                            description="Run one of gankit's benchmarks; `gankit bench NAME --help` "
                                        "lists its options.", add_help=True)
     bench.add_argument("name", choices=sorted(BENCHMARKS), help="which benchmark")

@@ -1,5 +1,5 @@
-"""The timing loop shared by the benchmark scripts that time single calls
-(benchmarks/gemm.py, benchmarks/metrics.py)."""
+"""The timing loop shared by the benchmarks that time single calls (gankit.bench.gemm,
+benchmarks/metrics.py)."""
 from __future__ import annotations
 
 import math
