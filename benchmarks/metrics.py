@@ -13,15 +13,16 @@ draws n "generated" samples (seed 1) and n "real" ones (seed 2), both float64, a
   median_bandwidth(generated, real)        O(1000^2)      the subsampled median heuristic alone
 with gankit.metrics (argument checks + Cython loops on gankit.set_num_threads threads) and
 with tests/metrics_reference.py, vectorised NumPy over row blocks using the fastest NumPy
-form of the distances (|a|^2 + |b|^2 - 2 a.b, one BLAS product per block, which is what
-gankit.metrics computed before its Cython loops). NumPy's BLAS is pinned to the same
+form of the distances (|a|^2 + |b|^2 - 2 a.b, one BLAS product per block), so the
+comparison is with the best a NumPy implementation does. NumPy's BLAS is pinned to the same
 thread count through threadpoolctl when it is installed (pip install ".[bench]");
 NumPy's element-wise functions (exp, argmin, the median) run on one thread whatever it is.
 
 Each figure is the BEST of --repeat timed runs, after a warm-up call that also sizes the
 run: a timed run repeats the call until it lasts ~50 ms, so fast calls are not measured at
-timer resolution (a warm-up call of a second or more counts as the first timed run). Best, not median, because on a shared machine the fastest run is the
-one least disturbed by other work; both implementations are measured the same way. The
+timer resolution (a warm-up call of a second or more counts as the first timed run).
+Best, not median, because on a shared machine the fastest run is the one least disturbed
+by other work; both implementations are measured the same way. The
 results of both are compared once before timing, and a disagreement is reported.
 """
 import argparse
@@ -145,7 +146,7 @@ def measure(args):
             for name, ours, theirs, agree in problem:
                 check_agreement(f"{dataset} n={n} {name}", ours, theirs, agree)
             for threads in args.threads:
-                # All of gankit first, then all of NumPy, as in benchmarks/gemm.py: a BLAS
+                # All of gankit first, then all of NumPy, as in gankit.bench.gemm: a BLAS
                 # that spins its idle threads after a call would steal a core from us.
                 gankit.set_num_threads(threads)
                 mine = {name: best_seconds(ours, args.repeat, MIN_RUN_SECONDS, LONG_CALL_SECONDS) for name, ours, _, _ in problem}
