@@ -6,7 +6,6 @@
 #include "gankit/aligned_buffer.h"
 #include "gankit/gemm.h"
 #include "gankit/threads.h"
-#include "gemm/skinny.h"
 
 namespace gankit {
 
@@ -36,9 +35,9 @@ void column_sums(const float* d_z, float* d_b, std::int64_t batch, std::int64_t 
 // element is the same FMA chain over fan_out in the same blocks either way (a * b ==
 // b * a exactly), so the result is bitwise the same as the direct product's.
 bool input_gradient_by_transpose(std::int64_t batch, std::int64_t fan_in, std::int64_t fan_out) {
-  // Either product this narrow takes the GEMM's skinny path, whose sums are ordered
-  // differently: the two ways would no longer agree to the bit.
-  if (batch <= gemm_detail::kSkinnyMaxN || fan_in <= gemm_detail::kSkinnyMaxN) return false;
+  // The direct product is fan_in wide, its transpose batch wide: if either takes the
+  // GEMM's skinny path, the two ways would no longer agree to the bit.
+  if (gemm_is_skinny(fan_in) || gemm_is_skinny(batch)) return false;
   return batch * (fan_out + 2 * fan_in) < fan_in * fan_out;
 }
 

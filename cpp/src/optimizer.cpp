@@ -1,6 +1,6 @@
 // SGD and Adam as flat element-wise loops (formulas in optimizer.h), vectorised for
-// the CPU's widest ISA (target_clones.h). Each element is independent, so neither the
-// vector width nor the split across threads can change any result.
+// the CPU's widest ISA (GANKIT_CLONES, cpu/isa.h). Each element is independent, so
+// neither the vector width nor the split across threads can change any result.
 #include "gankit/optimizer.h"
 
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "gankit/threads.h"
-#include "target_clones.h"
+#include "cpu/isa.h"
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -1,5 +1,5 @@
 // Rng::fill_normal: Box-Muller in float, with log, sin and cos written out so that the
-// transform vectorises (target_clones.h) and every ISA gives the same bits.
+// transform vectorises (GANKIT_CLONES, cpu/isa.h) and every ISA gives the same bits.
 //
 // Each pair of deviates comes from one 64-bit draw: 24 bits for u1 in (0, 1] and 24 for
 // u2 in [0, 1). Then r = sqrt(-2 log u1), and (r cos 2πu2, r sin 2πu2). The largest
@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "gankit/rng.h"
-#include "target_clones.h"
+#include "cpu/isa.h"
 
 namespace gankit {
 

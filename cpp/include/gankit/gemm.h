@@ -3,8 +3,9 @@
 // BLIS structure: gemm.cpp holds the framework (cache blocking over NC/KC/MC, packing
 // of A into MR-row and B into NR-column micro-panels, the jr/ir loops, OpenMP over
 // independent output tiles); each ISA supplies only a micro-kernel (ukernel_*.cpp),
-// registered once at start-up by a CPU check. gemm_reference.cpp is the naive kernel
-// kept beside it for tests.
+// chosen once at start-up by the core's one CPU check (src/cpu/features.h); products
+// at most 4 columns wide take a skinny path of their own (skinny.cpp).
+// gemm_reference.cpp is the naive kernel kept beside it for tests.
 //
 // Determinism: every element of C is accumulated by exactly one thread, in the same
 // order (over KC blocks in sequence), whatever the thread count, so results are
@@ -111,6 +112,12 @@ void apply_epilogue_tile(const GemmEpilogue& e, float* c, std::int64_t ldc, std:
 // or unchanged when accumulating, then the epilogue).
 void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
           bool accumulate, const GemmEpilogue* epilogue = nullptr);
+
+// True when a product N columns wide takes the skinny path (at most 4 columns, with A
+// contiguous along its rows or its columns, as a dense layer's operands are), whose
+// sums run in another order than the blocked path's: two ways of computing one result
+// agree to the bit only when neither of them is skinny.
+bool gemm_is_skinny(std::int64_t n);
 
 // The naive triple loop, accumulated in double: the reference for tests.
 void gemm_reference(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "../cpu/features.h"
 #include "gankit/threads.h"
 #include "row_kernels.h"
 
@@ -13,6 +14,17 @@
 #endif
 
 namespace gankit {
+
+namespace activation_detail {
+
+const RowKernels& active_row_kernels() {
+  static const RowKernels& chosen = cpu_detail::has_avx2_fma() && avx2_row_kernels() != nullptr
+                                        ? *avx2_row_kernels()
+                                        : generic_row_kernels();
+  return chosen;
+}
+
+}  // namespace activation_detail
 
 using activation_detail::active_row_kernels;
 

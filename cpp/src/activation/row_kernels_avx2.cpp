@@ -1,19 +1,21 @@
-// AVX2 row kernels: eight floats per step (simd_avx2.h), a masked load/store for the
-// tail; tanh and sigmoid run their own vectorised rows (smooth_rows.cpp).
+// AVX2 row kernels: eight floats per step (cpu/simd_avx2.h), a masked load/store for
+// the tail; tanh and sigmoid run their own vectorised rows (smooth_rows.cpp).
+#include "../cpu/isa.h"
 #include "row_kernels.h"
 
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#define GANKIT_ACTIVATION_AVX2 1
-#include "simd_avx2.h"
-#else
-#define GANKIT_ACTIVATION_AVX2 0
+#if GANKIT_X86
+#include "../cpu/simd_avx2.h"
 #endif
 
 namespace gankit {
 namespace activation_detail {
 
-#if GANKIT_ACTIVATION_AVX2
+#if GANKIT_X86
 namespace {
+
+using cpu_detail::activate8;
+using cpu_detail::first_lanes8;
+using cpu_detail::times_derivative8;
 
 GANKIT_TARGET_AVX2 void bias_activation_row(const float* in, const float* bias, float* out,
                                             std::int64_t n, Activation act, float slope) {
@@ -51,17 +53,11 @@ GANKIT_TARGET_AVX2 void gradient_row(const float* y, const float* d_in, float* d
   }
 }
 
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-
 }  // namespace
 
 const RowKernels* avx2_row_kernels() {
   static const RowKernels kernels{"avx2", bias_activation_row, gradient_row};
-  static const bool supported = cpu_has_avx2();
-  return supported ? &kernels : nullptr;
+  return &kernels;
 }
 
 #else
@@ -69,12 +65,6 @@ const RowKernels* avx2_row_kernels() {
 const RowKernels* avx2_row_kernels() { return nullptr; }
 
 #endif
-
-const RowKernels& active_row_kernels() {
-  static const RowKernels& chosen =
-      avx2_row_kernels() != nullptr ? *avx2_row_kernels() : generic_row_kernels();
-  return chosen;
-}
 
 }  // namespace activation_detail
 }  // namespace gankit

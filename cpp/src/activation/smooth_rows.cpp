@@ -1,13 +1,14 @@
 // tanh and sigmoid from one float exponential, written without branches: every choice
 // is a blend of integer bit patterns (GCC keeps a float comparison, and even some
-// integer selects, as branches), which lets the row loops vectorise (target_clones.h)
-// with the same bits at every vector width. NaN in gives NaN out, as libm does, so a diverging run
-// still shows up as non-finite. Accuracy: a few float ulps (tested against float64).
+// integer selects, as branches), which lets the row loops vectorise (GANKIT_CLONES,
+// cpu/isa.h) with the same bits at every vector width. NaN in gives NaN out, as libm
+// does, so a diverging run still shows up as non-finite. Accuracy: a few float ulps
+// (tested against float64).
 #include "smooth_rows.h"
 
 #include <cstring>
 
-#include "../target_clones.h"
+#include "../cpu/isa.h"
 
 namespace gankit {
 namespace activation_detail {

@@ -1,15 +1,17 @@
 // The single-core float32 FMA peak, measured rather than looked up: a register-only
 // loop of independent FMA chains in the widest ISA this CPU runs. Benchmarks divide by
 // it to report a GEMM as a fraction of what the core can do.
+// It stays in gemm/, not cpu/, because it is the GEMM's yardstick, declared in gemm.h.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 
+#include "../cpu/features.h"
+#include "../cpu/isa.h"
 #include "gankit/gemm.h"
-#include "ukernel.h"
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 #include <immintrin.h>
 #endif
 
@@ -28,8 +30,8 @@ constexpr float kShift = 1.0e-6f;
 // depends on all of them, so the compiler cannot drop any.
 using FmaBatch = float (*)(std::int64_t steps);
 
-#if GANKIT_GEMM_X86
-GANKIT_AVX512 float fma_batch_avx512(std::int64_t steps) {
+#if GANKIT_X86
+GANKIT_TARGET_AVX512 float fma_batch_avx512(std::int64_t steps) {
   __m512 acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(1.0f + 0.01f * c);
   const __m512 scale = _mm512_set1_ps(kScale);
@@ -45,7 +47,7 @@ GANKIT_AVX512 float fma_batch_avx512(std::int64_t steps) {
   return total;
 }
 
-GANKIT_AVX2 float fma_batch_avx2(std::int64_t steps) {
+GANKIT_TARGET_AVX2 float fma_batch_avx2(std::int64_t steps) {
   __m256 acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(1.0f + 0.01f * c);
   const __m256 scale = _mm256_set1_ps(kScale);
@@ -84,9 +86,9 @@ struct FmaLoop {
 };
 
 FmaLoop widest_fma_loop() {
-#if GANKIT_GEMM_X86
-  if (gemm_detail::cpu_has_avx512f()) return {fma_batch_avx512, 16};
-  if (gemm_detail::cpu_has_avx2_fma()) return {fma_batch_avx2, 8};
+#if GANKIT_X86
+  if (cpu_detail::has_avx512f()) return {fma_batch_avx512, 16};
+  if (cpu_detail::has_avx2_fma()) return {fma_batch_avx2, 8};
 #endif
   return {fma_batch_generic, kGenericLanes};
 }

@@ -44,7 +44,7 @@ bool gemm_skinny(const SkinnyKernels& kernels, const MatrixView& a, const Matrix
   const std::int64_t N = b.cols, K = a.cols;
   const bool dot = a.col_stride == 1;   // rows of A contiguous along k
   const bool axpy = a.row_stride == 1;  // columns of A contiguous along i
-  if (N > kSkinnyMaxN || !(dot || axpy)) return false;
+  if (!gemm_is_skinny(N) || !(dot || axpy)) return false;
 
   const std::int64_t rows = a.data_rows();
   const int n = static_cast<int>(N);
@@ -75,4 +75,7 @@ bool gemm_skinny(const SkinnyKernels& kernels, const MatrixView& a, const Matrix
 }
 
 }  // namespace gemm_detail
+
+bool gemm_is_skinny(std::int64_t n) { return n <= gemm_detail::kSkinnyMaxN; }
+
 }  // namespace gankit

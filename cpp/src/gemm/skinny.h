@@ -16,7 +16,7 @@
 namespace gankit {
 namespace gemm_detail {
 
-constexpr int kSkinnyMaxN = 4;
+constexpr int kSkinnyMaxN = 4;  // gemm_is_skinny() in gankit/gemm.h answers with it
 
 struct SkinnyKernels {
   // C[i][j] (= or +=) sum_p a[i * lda + p] * bt[j * k + p]    i < rows, j < n, p < k

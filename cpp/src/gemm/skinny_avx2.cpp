@@ -4,23 +4,23 @@
 // horizontal reduction), whatever the thread count.
 #include "skinny.h"
 
-#include "ukernel.h"  // GANKIT_GEMM_X86, GANKIT_AVX2
+#include "../cpu/isa.h"
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 #include <immintrin.h>
 
-#include "../activation/simd_avx2.h"  // first_lanes8, shared with the micro-kernel
+#include "../cpu/simd_avx2.h"
 #endif
 
 namespace gankit {
 namespace gemm_detail {
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 namespace {
 
-using activation_detail::first_lanes8;
+using cpu_detail::first_lanes8;
 
-GANKIT_AVX2 inline float horizontal_sum(__m256 v) {
+GANKIT_TARGET_AVX2 inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -29,8 +29,8 @@ GANKIT_AVX2 inline float horizontal_sum(__m256 v) {
 
 // R rows of A against N columns: R * N accumulators of eight lanes along k.
 template <int R, int N>
-GANKIT_AVX2 void dot_block(std::int64_t k, const float* a, std::int64_t lda, const float* bt,
-                           float* c, std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void dot_block(std::int64_t k, const float* a, std::int64_t lda,
+                                  const float* bt, float* c, std::int64_t ldc, bool accumulate) {
   __m256 acc[R][N];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < N; ++j) acc[r][j] = _mm256_setzero_ps();
@@ -61,16 +61,18 @@ GANKIT_AVX2 void dot_block(std::int64_t k, const float* a, std::int64_t lda, con
 
 // Eight accumulators at most: 8 rows for one column, 4 for two, 2 for three or four.
 template <int N>
-GANKIT_AVX2 void dot_n(std::int64_t rows, std::int64_t k, const float* a, std::int64_t lda,
-                       const float* bt, float* c, std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void dot_n(std::int64_t rows, std::int64_t k, const float* a,
+                              std::int64_t lda, const float* bt, float* c, std::int64_t ldc,
+                              bool accumulate) {
   constexpr int R = N == 1 ? 8 : (N == 2 ? 4 : 2);
   std::int64_t i = 0;
   for (; i + R <= rows; i += R) dot_block<R, N>(k, a + i * lda, lda, bt, c + i * ldc, ldc, accumulate);
   for (; i < rows; ++i) dot_block<1, N>(k, a + i * lda, lda, bt, c + i * ldc, ldc, accumulate);
 }
 
-GANKIT_AVX2 void dot(std::int64_t rows, std::int64_t k, int n, const float* a, std::int64_t lda,
-                     const float* bt, float* c, std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void dot(std::int64_t rows, std::int64_t k, int n, const float* a,
+                            std::int64_t lda, const float* bt, float* c, std::int64_t ldc,
+                            bool accumulate) {
   switch (n) {
     case 1: return dot_n<1>(rows, k, a, lda, bt, c, ldc, accumulate);
     case 2: return dot_n<2>(rows, k, a, lda, bt, c, ldc, accumulate);
@@ -81,9 +83,10 @@ GANKIT_AVX2 void dot(std::int64_t rows, std::int64_t k, int n, const float* a, s
 
 // V vectors of eight rows of C (valid: `valid` rows) against N columns, along k.
 template <int V, int N>
-GANKIT_AVX2 void axpy_block(std::int64_t valid, std::int64_t k, const float* x, std::int64_t ldx,
-                            const float* b, std::int64_t b_rs, std::int64_t b_cs, float* c,
-                            std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void axpy_block(std::int64_t valid, std::int64_t k, const float* x,
+                                   std::int64_t ldx, const float* b, std::int64_t b_rs,
+                                   std::int64_t b_cs, float* c, std::int64_t ldc,
+                                   bool accumulate) {
   __m256 acc[V][N];
   __m256i mask[V];
   for (int v = 0; v < V; ++v) {
@@ -112,18 +115,18 @@ GANKIT_AVX2 void axpy_block(std::int64_t valid, std::int64_t k, const float* x, 
 }
 
 template <int N>
-GANKIT_AVX2 void axpy_n(std::int64_t rows, std::int64_t k, const float* x, std::int64_t ldx,
-                        const float* b, std::int64_t b_rs, std::int64_t b_cs, float* c,
-                        std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void axpy_n(std::int64_t rows, std::int64_t k, const float* x,
+                               std::int64_t ldx, const float* b, std::int64_t b_rs,
+                               std::int64_t b_cs, float* c, std::int64_t ldc, bool accumulate) {
   constexpr int V = N == 1 ? 8 : (N == 2 ? 4 : 2);
   for (std::int64_t i = 0; i < rows; i += 8 * V)
     axpy_block<V, N>(rows - i < 8 * V ? rows - i : 8 * V, k, x + i, ldx, b, b_rs, b_cs,
                      c + i * ldc, ldc, accumulate);
 }
 
-GANKIT_AVX2 void axpy(std::int64_t rows, std::int64_t k, int n, const float* x, std::int64_t ldx,
-                      const float* b, std::int64_t b_rs, std::int64_t b_cs, float* c,
-                      std::int64_t ldc, bool accumulate) {
+GANKIT_TARGET_AVX2 void axpy(std::int64_t rows, std::int64_t k, int n, const float* x,
+                             std::int64_t ldx, const float* b, std::int64_t b_rs,
+                             std::int64_t b_cs, float* c, std::int64_t ldc, bool accumulate) {
   switch (n) {
     case 1: return axpy_n<1>(rows, k, x, ldx, b, b_rs, b_cs, c, ldc, accumulate);
     case 2: return axpy_n<2>(rows, k, x, ldx, b, b_rs, b_cs, c, ldc, accumulate);

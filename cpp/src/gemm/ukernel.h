@@ -3,27 +3,12 @@
 // A micro-kernel multiplies one packed MR x k sliver of A by one packed k x NR sliver
 // of B into an MR x NR tile of C, keeping the whole tile in registers. Everything else
 // (blocking, packing, threads, epilogue) is the framework's job in gemm.cpp, so a new
-// ISA costs one function and one descriptor.
+// ISA costs one function and one descriptor. The x86 kernels are built for their ISA
+// with the target attributes of cpu/isa.h and run where cpu/features.h says they can.
 #pragma once
 #include <cstdint>
 
 #include "gankit/gemm.h"
-
-// x86 kernels use GCC/Clang target attributes, so each function carries its own ISA and
-// the rest of the library stays baseline x86-64. Elsewhere (aarch64, MSVC) only the
-// generic kernel is built.
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#define GANKIT_GEMM_X86 1
-#else
-#define GANKIT_GEMM_X86 0
-#endif
-
-// The two ISAs the x86 GEMM code targets, spelled once for the kernels, the skinny
-// loops and the FMA-peak probe.
-#if GANKIT_GEMM_X86
-#define GANKIT_AVX2 __attribute__((target("avx2,fma")))
-#define GANKIT_AVX512 __attribute__((target("avx512f")))
-#endif
 
 namespace gankit {
 namespace gemm_detail {
@@ -80,7 +65,7 @@ struct MicroKernel {
   int mr;
   int nr;
   MicroKernelFn run;       // null where the file was built for another architecture
-  bool (*cpu_supports)();  // true when this CPU can execute `run`
+  bool (*cpu_supports)();  // true when this CPU can execute `run` (cpu/features.h)
   Blocking blocking;
   const SkinnyKernels* skinny;  // the loops for products at most kSkinnyMaxN wide
   // Optional: A read in place when it is row-major (no packing; null: always pack),
@@ -96,13 +81,10 @@ const MicroKernel& generic_micro_kernel();
 const MicroKernel& avx2_micro_kernel();
 const MicroKernel& avx512_micro_kernel();
 
-// CPU checks behind MicroKernel::cpu_supports (cpu_features.cpp); false off x86.
-bool cpu_has_avx2_fma();
-bool cpu_has_avx512f();
-
-// The kernel gemm() uses now: chosen once at start-up (best supported, or the
-// GANKIT_GEMM_KERNEL override), changed by gemm_select_kernel(). Thread-safe; a gemm
-// call reads it once, so a concurrent switch never mixes two kernels in one product.
+// The kernel gemm() uses now (kernel_registry.cpp): chosen once at start-up (the best
+// supported, or the GANKIT_GEMM_KERNEL override), changed by gemm_select_kernel().
+// Thread-safe; a gemm call reads it once, so a concurrent switch never mixes two
+// kernels in one product.
 const MicroKernel& active_micro_kernel();
 
 }  // namespace gemm_detail

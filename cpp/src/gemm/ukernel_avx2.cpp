@@ -11,31 +11,33 @@
 // times an activation derivative) is applied in registers before the single store.
 #include <cstdint>
 
+#include "../cpu/features.h"
+#include "../cpu/isa.h"
 #include "skinny.h"
 #include "ukernel.h"
 
-#if GANKIT_GEMM_X86
-#include "../activation/simd_avx2.h"
+#if GANKIT_X86
+#include "../cpu/simd_avx2.h"
 #endif
 
 namespace gankit {
 namespace gemm_detail {
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 namespace {
 
-using activation_detail::activate8;
-using activation_detail::first_lanes8;
-using activation_detail::times_derivative8;
+using cpu_detail::activate8;
+using cpu_detail::first_lanes8;
+using cpu_detail::times_derivative8;
 
 constexpr int kMR = 6;
 constexpr int kNR = 16;
 
 // The epilogue on row i of the tile, in registers. Loads only the lanes in `mask_*`
 // of y (the edge of the tile; all lanes otherwise).
-GANKIT_AVX2 inline void epilogue_row(const TileEpilogue& e, int i, __m256 bias_lo, __m256 bias_hi,
-                                     __m256 slope, __m256i mask_lo, __m256i mask_hi, __m256& lo,
-                                     __m256& hi) {
+GANKIT_TARGET_AVX2 inline void epilogue_row(const TileEpilogue& e, int i, __m256 bias_lo,
+                                            __m256 bias_hi, __m256 slope, __m256i mask_lo,
+                                            __m256i mask_hi, __m256& lo, __m256& hi) {
   if (e.kind == GemmEpilogue::Kind::bias_activation) {
     lo = activate8(_mm256_add_ps(lo, bias_lo), e.activation, slope);
     hi = activate8(_mm256_add_ps(hi, bias_hi), e.activation, slope);
@@ -47,9 +49,9 @@ GANKIT_AVX2 inline void epilogue_row(const TileEpilogue& e, int i, __m256 bias_l
 }
 
 template <bool kPackedA>
-GANKIT_AVX2 inline void avx2_6x16(std::int64_t k, const float* a, std::int64_t lda, const float* b,
-                                  float* c, std::int64_t ldc, int m, int n, bool accumulate,
-                                  const TileEpilogue* epilogue) {
+GANKIT_TARGET_AVX2 inline void avx2_6x16(std::int64_t k, const float* a, std::int64_t lda,
+                                         const float* b, float* c, std::int64_t ldc, int m, int n,
+                                         bool accumulate, const TileEpilogue* epilogue) {
   __m256 lo[kMR], hi[kMR];  // row i of the tile: columns 0-7 and 8-15
 #pragma GCC unroll 6
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm256_setzero_ps();
@@ -137,27 +139,28 @@ GANKIT_AVX2 inline void avx2_6x16(std::int64_t k, const float* a, std::int64_t l
   }
 }
 
-GANKIT_AVX2 void avx2_6x16_packed(std::int64_t k, const float* a, std::int64_t lda,
-                                  const float* b, float* c, std::int64_t ldc, int m, int n,
-                                  bool accumulate, const TileEpilogue* epilogue) {
+GANKIT_TARGET_AVX2 void avx2_6x16_packed(std::int64_t k, const float* a, std::int64_t lda,
+                                         const float* b, float* c, std::int64_t ldc, int m, int n,
+                                         bool accumulate, const TileEpilogue* epilogue) {
   avx2_6x16<true>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
 }
 
-GANKIT_AVX2 void avx2_6x16_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
-                                      const float* b, float* c, std::int64_t ldc, int m, int n,
-                                      bool accumulate, const TileEpilogue* epilogue) {
+GANKIT_TARGET_AVX2 void avx2_6x16_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
+                                             const float* b, float* c, std::int64_t ldc, int m,
+                                             int n, bool accumulate,
+                                             const TileEpilogue* epilogue) {
   avx2_6x16<false>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
 }
 
 }  // namespace
 
 // kc = 256: the B micro-panel (256 x 16, 16 KiB) takes half of a 32 KiB L1 and stays
-// there while A micro-panels (6 KiB) stream past it; at kc = 512 the panel alone fills
-// L1 (Zen 3 and Zen 4 both have 32 KiB) and is evicted by A. BLIS's Zen configurations
-// use the same 6 x 16 / 144 / 256 blocking for sgemm. mc = 144: the A block
-// (144 x 256, 144 KiB) stays in L2. nc = 2048: the B panel (256 x 2048, 2 MiB) in L3.
+// there while A micro-panels (6 KiB) stream past it; at kc = 512 the panel alone would
+// fill L1 and be evicted by A. mc = 144: the A block (144 x 256, 144 KiB) stays in L2.
+// nc = 2048: the B panel (256 x 2048, 2 MiB) in L3. BLIS's Zen configurations use the
+// same 6 x 16 / 144 / 256 blocking for sgemm.
 const MicroKernel& avx2_micro_kernel() {
-  static const MicroKernel kernel{"avx2", kMR, kNR, avx2_6x16_packed, cpu_has_avx2_fma,
+  static const MicroKernel kernel{"avx2", kMR, kNR, avx2_6x16_packed, cpu_detail::has_avx2_fma,
                                   Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
                                   avx2_6x16_rowmajor_a, /*fuses_epilogue=*/true};
   return kernel;
@@ -166,7 +169,7 @@ const MicroKernel& avx2_micro_kernel() {
 #else  // not x86-64 with GCC/Clang: an entry the registry reports as unsupported
 
 const MicroKernel& avx2_micro_kernel() {
-  static const MicroKernel kernel{"avx2", 6, 16, nullptr, cpu_has_avx2_fma,
+  static const MicroKernel kernel{"avx2", 6, 16, nullptr, cpu_detail::has_avx2_fma,
                                   Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
                                   /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;

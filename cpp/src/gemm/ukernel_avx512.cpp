@@ -1,25 +1,25 @@
 // The AVX-512F micro-kernel: a 12 x 32 tile of C in 24 zmm accumulators.
 //
 // Of the 32 zmm registers, 24 hold C, 2 a row of B, 1 the broadcast of A. Each k step
-// does 24 FMAs for 14 loads. Zen 4 executes a 512-bit FMA as two 256-bit halves, so
-// the peak equals AVX2's; the gain is fewer instructions and loads per flop.
-// Measured on Zen 4: from L1 this kernel runs at 99% of the FMA peak; inside the
-// framework 6x32, 8x32, 12x32 and 14x32 tie within noise (16x32 spills registers), and
-// 12x32 keeps MR small enough for skinny batches while amortising each B load twice
-// as well as 6x32.
+// does 24 FMAs for 14 loads, half the instructions and loads per flop of the AVX2
+// kernel. 12 rows: each B load feeds twice the FMAs of a 6-row tile while MR stays
+// small enough for short batches (16 rows would spill registers); benchmarks/gemm.py
+// reports the kernel's GFLOP/s and fraction of the FMA peak.
 #include <cstdint>
 
+#include "../cpu/features.h"
+#include "../cpu/isa.h"
 #include "skinny.h"
 #include "ukernel.h"
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 #include <immintrin.h>
 #endif
 
 namespace gankit {
 namespace gemm_detail {
 
-#if GANKIT_GEMM_X86
+#if GANKIT_X86
 namespace {
 
 constexpr int kMR = 12;
@@ -32,9 +32,9 @@ inline __mmask16 first_lanes(int count) {
   return static_cast<__mmask16>((1u << count) - 1u);
 }
 
-GANKIT_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t, const float* b,
-                                float* c, std::int64_t ldc, int m, int n, bool accumulate,
-                                const TileEpilogue*) {
+GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t,
+                                       const float* b, float* c, std::int64_t ldc, int m, int n,
+                                       bool accumulate, const TileEpilogue*) {
   __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -91,10 +91,11 @@ GANKIT_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t, co
 
 }  // namespace
 
-// Same budget as the AVX2 kernel: A block 144 x 512 (288 KiB) in L2, B panel
-// 512 x 2048 (4 MiB) in L3; kc = 512 measured 2-5% faster than 256 here too.
+// A block 144 x 512 (288 KiB) in L2, B panel 512 x 2048 (4 MiB) in L3. kc = 512, twice
+// the AVX2 kernel's: each C tile is loaded and stored half as often, and 24 FMAs per k
+// step leave time for B to come from L2 (benchmarks/gemm.py --kernel avx512).
 const MicroKernel& avx512_micro_kernel() {
-  static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32, cpu_has_avx512f,
+  static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
                                   /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;
@@ -103,7 +104,7 @@ const MicroKernel& avx512_micro_kernel() {
 #else  // not x86-64 with GCC/Clang: an entry the registry reports as unsupported
 
 const MicroKernel& avx512_micro_kernel() {
-  static const MicroKernel kernel{"avx512", 12, 32, nullptr, cpu_has_avx512f,
+  static const MicroKernel kernel{"avx512", 12, 32, nullptr, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
                                   /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
   return kernel;

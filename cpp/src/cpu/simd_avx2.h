@@ -1,17 +1,18 @@
-// The activations on eight float lanes (AVX2), shared by the activation row kernels and
-// the GEMM micro-kernel that fuses them into its store. The same operations per element
-// as the scalar definitions in row_kernels.h (compare, blend, multiply, add; no FMA),
-// so fused, vectorised and scalar results are bitwise equal. Include only from
-// translation units built for x86-64 with GCC or Clang.
+// Eight-lane AVX2 helpers shared by the kernels of several layers: the activations
+// (used by the activation row kernels and by the GEMM micro-kernel that fuses them into
+// its store) and the tail mask (also used by the skinny GEMM loops).
+//
+// The activations use the same operations per element as the scalar definitions in
+// activation/row_kernels.h (compare, blend, multiply, add; no FMA), so fused,
+// vectorised and scalar results are bitwise equal. Include only where GANKIT_X86.
 #pragma once
 #include <immintrin.h>
 
 #include "gankit/activation.h"
+#include "isa.h"
 
 namespace gankit {
-namespace activation_detail {
-
-#define GANKIT_TARGET_AVX2 __attribute__((target("avx2")))
+namespace cpu_detail {
 
 // x > 0 as a lane mask (false for NaN, like the scalar comparison).
 GANKIT_TARGET_AVX2 inline __m256 positive8(__m256 x) {
@@ -47,5 +48,5 @@ GANKIT_TARGET_AVX2 inline __m256i first_lanes8(long long count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), lane);
 }
 
-}  // namespace activation_detail
+}  // namespace cpu_detail
 }  // namespace gankit

@@ -1,5 +1,6 @@
-// CPU detection and the micro-kernel registry: which kernels this CPU runs, which one
-// gemm() uses, and the GANKIT_GEMM_KERNEL override read once at start-up.
+// The micro-kernel registry: which kernels this CPU runs (each descriptor asks the CPU
+// check of cpu/features.h), which one gemm() uses, and the GANKIT_GEMM_KERNEL override
+// read once at start-up.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -14,34 +15,11 @@
 namespace gankit {
 namespace gemm_detail {
 
-// __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0), so
-// a kernel is never picked on a CPU that has the ISA but an OS that disabled it.
-// __builtin_cpu_init first: these run from static initialisers, possibly before
-// libgcc's own constructor has filled in the feature bits.
-bool cpu_has_avx2_fma() {
-#if GANKIT_GEMM_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-bool cpu_has_avx512f() {
-#if GANKIT_GEMM_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-#else
-  return false;
-#endif
-}
-
 namespace {
 
-// Preference order, best first. On Zen 4 the 512-bit FMA is double-pumped, so avx2
-// and avx512 share one peak and tie on a quiet core; avx512 issues half the
-// instructions and loads per flop and measured 5-15% faster while the other core was
-// busy, so it leads. On cores with two 512-bit FMA units it is the clear winner.
+// Preference order, best first: avx512 leads because it issues half the instructions
+// and loads per flop of avx2, which pays even on cores that split a 512-bit FMA in two
+// (benchmarks/gemm.py --kernel all compares them on this machine).
 std::vector<const MicroKernel*> kernels_by_preference() {
   return {&avx512_micro_kernel(), &avx2_micro_kernel(), &generic_micro_kernel()};
 }
