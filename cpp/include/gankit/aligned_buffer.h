@@ -23,11 +23,10 @@ void note_allocation();
 // transparent huge pages, as NumPy does for its arrays. Packing reads a weight
 // matrix row after row and Adam streams four arrays at once; on 4 KiB pages the
 // MNIST networks' 32 MB of such state needs 8,000 TLB entries, on huge pages 16.
-// The training step gains little from it on our 2-core CI machine (-2% to +8%, mean
-// +2%, at the MNIST sizes: cpp/bench/huge_pages.cpp) and loses nothing: results are
-// bitwise the same, since every buffer stays at least 64-byte aligned. On by default;
-// GANKIT_MADVISE_HUGEPAGE=0 in the environment turns it off, and set_huge_pages()
-// changes it for buffers allocated afterwards. Linux honours the
+// It costs nothing, since results are bitwise the same (every buffer stays at least
+// 64-byte aligned), and what it gains the step is measured by cpp/bench/huge_pages.cpp.
+// On by default; GANKIT_MADVISE_HUGEPAGE=0 in the environment turns it off, and
+// set_huge_pages() changes it for buffers allocated afterwards. Linux honours the
 // advice when /sys/kernel/mm/transparent_hugepage/enabled is [madvise] or [always];
 // elsewhere only the alignment remains.
 constexpr std::size_t kHugePageBytes = std::size_t(2) << 20;

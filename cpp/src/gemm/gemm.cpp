@@ -248,8 +248,8 @@ void empty_product(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t c
 // multiple of 4 KiB apart (1024 floats: a 784 -> 1024 layer's output, square 1024 and
 // 2048 products). Then the six rows a micro-kernel reads map to one L1 set, and the
 // rows of an A block to 1/16 of the L2's sets, where they evict each other and the B
-// panel; packed, the block is contiguous. Measured at one thread, alternating in one
-// process: 2048^3 +3-6%, 1024^3 +1-3%, 256x1024x784 +0-4%, 64x1024x784 +1-5%.
+// panel; packed, the block is contiguous, which is faster at those sizes
+// (benchmarks/gemm.py --sizes 1024,2048 --mlp 64,1024,784).
 bool rows_share_cache_sets(const MatrixView& a) {
   constexpr std::int64_t kPageFloats = 4096 / sizeof(float);
   return a.row_stride % kPageFloats == 0;

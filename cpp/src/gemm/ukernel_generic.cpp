@@ -40,8 +40,8 @@ bool always_supported() { return true; }
 }  // namespace
 
 // An A micro-panel (4 x 256) and a B micro-panel (256 x 8) take 12 KiB of L1; mc and
-// nc follow the AVX2 kernel's L2/L3 budget. (kc = 512 measured the same here: this
-// kernel is bound by its arithmetic, not by the caches.)
+// nc follow the AVX2 kernel's L2/L3 budget. The depth matters little here: this kernel
+// is bound by its arithmetic, not by the caches.
 const MicroKernel& generic_micro_kernel() {
   static const MicroKernel kernel{"generic", kMR, kNR, generic_4x8, always_supported,
                                   Blocking{144, 256, 2048}, &generic_skinny_kernels(),
