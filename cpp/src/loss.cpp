@@ -65,7 +65,8 @@ double generator_loss(const float* logits_fake, std::int64_t n, GeneratorLoss ki
     const double l = logits_fake[i];
     if (kind == GeneratorLoss::minimax) {
       // log(1 - sigmoid(l)) = -softplus(l); its gradient -sigmoid(l) vanishes as l -> -inf,
-      // exactly when D confidently rejects the fakes: the saturation the seed describes.
+      // exactly when D confidently rejects the fakes: the saturation Goodfellow et al.
+      // (2014) describe, and why they propose the non-saturating loss below.
       const LogitTerms t = logit_terms(l);
       sum -= t.softplus;
       prob += t.sigmoid;
@@ -80,12 +81,6 @@ double generator_loss(const float* logits_fake, std::int64_t n, GeneratorLoss ki
     }
   }
   if (mean_prob != nullptr) *mean_prob = prob / n;
-  return sum / n;
-}
-
-double mean_sigmoid(const float* logits, std::int64_t n) {
-  double sum = 0.0;
-  for (std::int64_t i = 0; i < n; ++i) sum += logit_terms(logits[i]).sigmoid;
   return sum / n;
 }
 

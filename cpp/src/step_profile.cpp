@@ -40,8 +40,6 @@ const char* step_phase_name(StepPhase phase) {
 
 void step_profile_enable(bool on) { profile_detail::g_enabled.store(on, std::memory_order_relaxed); }
 
-bool step_profile_enabled() { return profile_detail::g_enabled.load(std::memory_order_relaxed); }
-
 void step_profile_reset() {
   for (int i = 0; i < kPhases; ++i) {
     g_nanoseconds[i].store(0, std::memory_order_relaxed);

@@ -3,7 +3,9 @@
 // softplus(t) = max(t, 0) + log1p(exp(-|t|)): finite for any finite logit.
 //
 //   discriminator:  d_loss = mean softplus(-l_real) + mean softplus(l_fake)
-//                   (the seed's objective E log D(x) + E log(1 - D(G(z))), negated)
+//                   (the objective E log D(x) + E log(1 - D(G(z))) of Goodfellow et al.,
+//                   2014, "Generative Adversarial Nets", negated; at its equilibrium
+//                   D = 1/2 everywhere and d_loss = 2 log 2)
 //   generator, minimax:        g_loss = mean log(1 - sigmoid(l)) = -mean softplus(l)
 //   generator, non_saturating: g_loss = mean -log sigmoid(l)     =  mean softplus(-l)
 //
@@ -30,8 +32,5 @@ double discriminator_loss(const float* logits_real, std::int64_t n_real, const f
 // D(G(z)) to *mean_prob unless it is null. n >= 1.
 double generator_loss(const float* logits_fake, std::int64_t n, GeneratorLoss kind,
                       float* d_logits, double* mean_prob = nullptr);
-
-// mean sigmoid(l): the mean probability D assigns to "real".
-double mean_sigmoid(const float* logits, std::int64_t n);
 
 }  // namespace gankit

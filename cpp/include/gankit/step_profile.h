@@ -1,8 +1,9 @@
 // Where a GAN step spends its time: wall-clock totals per phase (noise, each network's
 // forward and backward pass, the losses), accumulated by the steps when profiling is on.
 // A network's optimizer update is part of its backward pass (Mlp::backward_and_update
-// applies it as the weight gradients are made). Off by default; then a phase costs one relaxed atomic
-// load. Reported by gankit._core.step_profile() and `gankit bench speed --profile`.
+// applies it as the weight gradients are made). Off by default; then a phase costs one
+// relaxed atomic load. Read from Python through gankit.profiling; `gankit bench profile`
+// reports it per iteration.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -25,7 +26,6 @@ enum class StepPhase : int {
 const char* step_phase_name(StepPhase phase);
 
 void step_profile_enable(bool on);
-bool step_profile_enabled();
 void step_profile_reset();
 
 struct StepPhaseTotal {
