@@ -1,5 +1,5 @@
 """Where a gankit training iteration spends its time: the C++ step's own per-phase timers
-(gankit._core.step_profile) over the throughput benchmark's configurations.
+(gankit.profiling) over the throughput benchmark's configurations.
 
     gankit bench profile [--configs toy2d,mnist64] [--threads 1,2] [--seconds 3]
 
@@ -34,7 +34,7 @@ def profile_config(name: str, threads: int, seconds: float) -> dict:
     """{phase: milliseconds per iteration} plus 'iterations' and 'total_ms' (unprofiled
     wall time per iteration, measured right before)."""
     import gankit as gk
-    from gankit import _core
+    from gankit import profiling
     gk.set_num_threads(threads)
     config = CONFIGS[name]
     g_weights, d_weights, real = initial_state(config)
@@ -46,17 +46,13 @@ def profile_config(name: str, threads: int, seconds: float) -> dict:
         iteration()
         iterations += 1
     plain_ms = 1e3 * (time.perf_counter() - start) / iterations
-    _core.step_profile_reset()
-    _core.step_profile_enable(True)
-    try:
+    with profiling.step_profile() as profile:
         profiled = 0
         start = time.perf_counter()
         while time.perf_counter() - start < seconds / 2:
             iteration()
             profiled += 1
-    finally:
-        _core.step_profile_enable(False)
-    phases = {phase: 1e3 * secs / profiled for phase, (secs, _) in _core.step_profile().items()}
+    phases = {phase: 1e3 * total.seconds / profiled for phase, total in profile.totals.items()}
     return {"phases_ms": phases, "iterations": profiled, "total_ms": plain_ms}
 
 
