@@ -2,9 +2,6 @@
 tests/metrics_reference.py, on awkward shapes (n = 1, 2, primes; dim 1, 2, 3, 5, 64),
 repeated points and exact ties (integer coordinates make every distance exact, so ties
 are ties in both), at several thread counts (bitwise equal results)."""
-import math
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st

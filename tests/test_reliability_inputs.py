@@ -5,7 +5,6 @@ valid arrays (non-contiguous, read-only, float16/float64, nested lists) give the
 result as a plain float32 array. Random garbage, drawn by hypothesis, at every entry
 point raises only the documented exceptions, and a GAN that received it behaves
 afterwards exactly like an untouched twin."""
-import math
 import os
 
 import numpy as np
