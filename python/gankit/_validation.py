@@ -216,3 +216,57 @@ def same_columns(a: np.ndarray, b: np.ndarray, names: Tuple[str, str]) -> None:
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"{names[0]} and {names[1]}: expected the same number of columns, "
                          f"got {a.shape[1]} and {b.shape[1]}")
+
+
+def float32_array(value, name: str, shape) -> np.ndarray:
+    """`value` as a finite float32 array of exactly `shape` (any float dtype is converted)."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ValueError(f"{name}: expected an array of shape {tuple(shape)}, got a "
+                         f"{type(value).__name__} NumPy cannot read as one") from None
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {arr.shape}")
+    with np.errstate(over="ignore"):  # beyond float32's range becomes Inf, refused below
+        arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected finite float32 values, got NaN or Inf "
+                         "(float64 values beyond float32's range become Inf)")
+    return arr
+
+
+def float32_rows(value, name: str, dim: int) -> np.ndarray:
+    """`value` as a C-contiguous, finite float32 array of shape (n, dim), n >= 1 (training
+    data: validated once, not per batch)."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:  # ragged lists, objects NumPy cannot hold
+            raise TypeError(f"{name}: expected a float array of shape (n, {dim}), got "
+                            f"{type(value).__name__} that is not one ({exc})") from None
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != dim or arr.shape[0] < 1:
+        raise ValueError(f"{name}: expected a 2-D array of shape (n, {dim}) with n >= 1, got shape {arr.shape}")
+    with np.errstate(over="ignore"):
+        data = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.all(np.isfinite(data)):
+        bad = int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])
+        raise ValueError(f"{name}: expected finite float32 values, got NaN, Inf or an out-of-range "
+                         f"value in row {bad}")
+    return data
+
+
+def callables(value, name: str) -> list:
+    """`value` (an iterable of callables, not a string) as a list."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name}: expected a list of callables, got {type(value).__name__}")
+    items = list(value)
+    for i, item in enumerate(items):
+        if not callable(item):
+            raise TypeError(f"{name}[{i}]: expected a callable, got {type(item).__name__}")
+    return items

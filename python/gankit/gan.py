@@ -13,7 +13,7 @@ import numpy as np
 from . import _core, checkpoint, training
 from . import _validation as check
 from .history import History
-from .nn import MLP, as_float32_array, checked_state
+from .nn import MLP, checked_state
 from .optim import SGD, Adam, optimizer_from_dict, optimizer_to_dict
 
 G_LOSSES = ("non_saturating", "minimax")
@@ -319,7 +319,7 @@ class GAN:
                             ("G.average_buffers", self._gan.average_buffers)):
             if key not in state:
                 raise ValueError(f"{key}: missing, but the GAN averages its generator (ema)")
-            checked.append(as_float32_array(state[key], key, target.shape))
+            checked.append(check.float32_array(state[key], key, target.shape))
         return tuple(checked)
 
     def _checked_history(self, state: dict):

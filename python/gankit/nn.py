@@ -273,7 +273,7 @@ def _assign(net, views, values, name: str, parts, nonnegative=()) -> None:
         arrays = []
         for k, (value, target) in enumerate(zip(entry, targets)):
             label = f"{name}[{i}][{k}] ({parts[k]})"
-            arr = as_float32_array(value, label, target.shape)
+            arr = check.float32_array(value, label, target.shape)
             if parts[k] in nonnegative and np.any(arr < 0):
                 raise ValueError(f"{label}: expected values >= 0, got {float(arr.min())}")
             arrays.append(arr)
@@ -282,24 +282,6 @@ def _assign(net, views, values, name: str, parts, nonnegative=()) -> None:
         for arrays, targets in zip(checked, views):
             for arr, target in zip(arrays, targets):
                 target[...] = arr
-
-
-def as_float32_array(value, name: str, shape) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nested lists
-        raise ValueError(f"{name}: expected an array of shape {tuple(shape)}, got a "
-                         f"{type(value).__name__} NumPy cannot read as one") from None
-    if arr.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
-    if arr.shape != tuple(shape):
-        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {arr.shape}")
-    with np.errstate(over="ignore"):  # beyond float32's range becomes Inf, refused below
-        arr = arr.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: expected finite float32 values, got NaN or Inf "
-                         "(float64 values beyond float32's range become Inf)")
-    return arr
 
 
 _STATE_KEYS = ("params", "optimizer_state", "optimizer_step", "buffers", "dropout_state")
@@ -320,10 +302,10 @@ def checked_state(mlp: MLP, state, prefix: str = "") -> dict:
                          f"{'no ' + ', '.join(missing) if missing else ''}"
                          f"{' and ' if missing and unknown else ''}"
                          f"{'unknown ' + ', '.join(unknown) if unknown else ''}")
-    params = as_float32_array(state["params"], f"{prefix}params", net.params.shape)
-    optimizer_state = as_float32_array(state["optimizer_state"], f"{prefix}optimizer_state",
+    params = check.float32_array(state["params"], f"{prefix}params", net.params.shape)
+    optimizer_state = check.float32_array(state["optimizer_state"], f"{prefix}optimizer_state",
                                       (net.optimizer_state.size,))
-    buffers = as_float32_array(state["buffers"], f"{prefix}buffers", net.buffers.shape)
+    buffers = check.float32_array(state["buffers"], f"{prefix}buffers", net.buffers.shape)
     offset = 0
     for mean, var in net.buffer_views():
         if np.any(buffers[offset + mean.size:offset + mean.size + var.size] < 0):

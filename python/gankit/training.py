@@ -22,7 +22,7 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
         checkpoint_every: int, progress: bool, callbacks: Iterable[Callable], resume) -> History:
     """Train `gan` on the rows of X. GAN.fit documents the arguments and holds their
     defaults."""
-    data = _check_data(X, gan.data_dim)
+    data = check.float32_rows(X, "X", gan.data_dim)
     batch_size = check.count(batch_size, "batch_size")
     if batch_size > len(data):
         raise ValueError(f"batch_size: expected at most the number of data rows ({len(data)}), got {batch_size}")
@@ -35,7 +35,7 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
     checkpoint = None if checkpoint is None else check.path(checkpoint, "checkpoint")
     if resume is not None:
         resume = check.path(resume, "resume")
-    callbacks = _check_callbacks(callbacks)
+    callbacks = check.callables(callbacks, "callbacks")
     if resume is not None:
         gan.resume(resume)
 
@@ -98,38 +98,6 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
 
 def _record(history: History) -> dict:
     return {name: float(history.last(name, 1)[0]) for name in history.keys()}
-
-
-def _check_callbacks(callbacks) -> list:
-    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(f"callbacks: expected a list of callables, got {type(callbacks).__name__}")
-    callbacks = list(callbacks)
-    for i, cb in enumerate(callbacks):
-        if not callable(cb):
-            raise TypeError(f"callbacks[{i}]: expected a callable, got {type(cb).__name__}")
-    return callbacks
-
-
-def _check_data(X, data_dim: int) -> np.ndarray:
-    """X as C-contiguous float32 (n, data_dim), finite; validated once, not per batch."""
-    if isinstance(X, np.ndarray):
-        arr = X
-    else:
-        try:
-            arr = np.asarray(X)
-        except Exception as exc:  # ragged lists, objects NumPy cannot hold
-            raise TypeError(f"X: expected a float array of shape (n, {data_dim}), got "
-                            f"{type(X).__name__} that is not one ({exc})") from None
-    if arr.dtype.kind != "f":
-        raise TypeError(f"X: expected a float32 or float64 array, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != data_dim or arr.shape[0] < 1:
-        raise ValueError(f"X: expected a 2-D array of shape (n, {data_dim}) with n >= 1, got shape {arr.shape}")
-    with np.errstate(over="ignore"):
-        data = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.all(np.isfinite(data)):
-        bad = int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])
-        raise ValueError(f"X: expected finite float32 values, got NaN, Inf or an out-of-range value in row {bad}")
-    return data
 
 
 class _DivergenceGuard:
