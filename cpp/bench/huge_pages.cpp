@@ -8,8 +8,8 @@
 // Two GANs built alike in one process, one allocated with each setting, timed in 40
 // alternating runs of 0.15 s, the best of each: alternating in one process keeps the
 // drift of a shared host's load out of the ratio, which separate processes minutes
-// apart do not (the same binary's figures move by 10-40% there). Only the buffers the
-// GANs allocate differ; the per-thread packing buffers are shared.
+// apart do not. Only the buffers the GANs allocate differ; the per-thread packing
+// buffers are shared.
 #include <algorithm>
 #include <cstdio>
 

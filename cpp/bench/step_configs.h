@@ -1,9 +1,8 @@
 // The throughput benchmark's four configurations (benchmarks/speed.py) as C++ training
 // steps, shared by the step-loop benchmarks (step_loop.cpp, huge_pages.cpp).
 //
-// Uses only the core's public headers gan.h, mlp.h and threads.h, which have not
-// changed shape since the first commit, so step_loop.cpp also builds against an older
-// checkout's core (see there).
+// Uses only the core's public headers gan.h, mlp.h and threads.h, so step_loop.cpp
+// also builds against an older checkout's core (see there).
 #pragma once
 #include <chrono>
 #include <cstdint>

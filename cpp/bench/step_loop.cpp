@@ -5,12 +5,11 @@
 //   ./build-cpp/gankit_step_loop [threads [config]]      # e.g. 2 mnist256
 //
 // It uses only the core's public headers (gan.h, mlp.h, threads.h, through
-// step_configs.h), which have not changed shape since the first commit, so the same
-// file builds against an older checkout's core too; that is how the "before" column of
-// the README's profile table was measured (g++ -O2 -std=c++17 -fopenmp -I
-// OLD/cpp/include step_loop.cpp OLD_BUILD/libgankit_core.a). Each figure is the best
-// of 5 runs of 0.3 s after 20 warm-up iterations: best, because on a shared machine it
-// is the run least disturbed by others; interleave before/after runs to compare.
+// step_configs.h), so the same file builds against an older checkout's core too, to
+// time a change before and after it (g++ -O2 -std=c++17 -fopenmp -I OLD/cpp/include
+// step_loop.cpp OLD_BUILD/libgankit_core.a). Each figure is the best of 5 runs of 0.3 s
+// after 20 warm-up iterations: best, because on a shared machine it is the run least
+// disturbed by others; interleave before/after runs to compare.
 #include <algorithm>
 #include <cstdio>
 
