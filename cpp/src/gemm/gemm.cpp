@@ -249,7 +249,7 @@ void empty_product(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t c
 // 2048 products). Then the six rows a micro-kernel reads map to one L1 set, and the
 // rows of an A block to 1/16 of the L2's sets, where they evict each other and the B
 // panel; packed, the block is contiguous, which is faster at those sizes
-// (benchmarks/gemm.py --sizes 1024,2048 --mlp 64,1024,784).
+// (`gankit bench gemm --sizes 1024,2048 --mlp 64,1024,784`).
 bool rows_share_cache_sets(const MatrixView& a) {
   constexpr std::int64_t kPageFloats = 4096 / sizeof(float);
   return a.row_stride % kPageFloats == 0;

@@ -19,7 +19,7 @@ namespace {
 
 // Preference order, best first: avx512 leads because it issues half the instructions
 // and loads per flop of avx2, which pays even on cores that split a 512-bit FMA in two
-// (benchmarks/gemm.py --kernel all compares them on this machine).
+// (`gankit bench gemm --kernel all` compares them on this machine).
 std::vector<const MicroKernel*> kernels_by_preference() {
   return {&avx512_micro_kernel(), &avx2_micro_kernel(), &generic_micro_kernel()};
 }

@@ -79,8 +79,8 @@ inline void transpose_4x4(const float* src, std::int64_t rs, float* dst, std::in
 // One full panel from W rows each contiguous along the depth: a transpose, done four
 // rows at a time. Four streams, not W: rows of a matrix whose width is a multiple of
 // 1024 floats are 4 KiB apart and all map to one L1 set, so W streams at once would
-// evict each other's lines before using them (benchmarks/gemm.py's 1024 and 2048 sizes
-// pack such matrices).
+// evict each other's lines before using them (the 1024 and 2048 sizes of
+// `gankit bench gemm` pack such matrices).
 template <int W>
 void transpose_rows_into_panel(const float* first_row, std::int64_t row_stride,
                                std::int64_t depth, float* out) {

@@ -3,8 +3,8 @@
 // Of the 32 zmm registers, 24 hold C, 2 a row of B, 1 the broadcast of A. Each k step
 // does 24 FMAs for 14 loads, half the instructions and loads per flop of the AVX2
 // kernel. 12 rows: each B load feeds twice the FMAs of a 6-row tile while MR stays
-// small enough for short batches (16 rows would spill registers); benchmarks/gemm.py
-// reports the kernel's GFLOP/s and fraction of the FMA peak.
+// small enough for short batches (16 rows would spill registers). `gankit bench gemm`
+// reports the kernel's GFLOP/s and its fraction of the FMA peak.
 #include <cstdint>
 
 #include "../cpu/features.h"
@@ -93,7 +93,7 @@ GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int6
 
 // A block 144 x 512 (288 KiB) in L2, B panel 512 x 2048 (4 MiB) in L3. kc = 512, twice
 // the AVX2 kernel's: each C tile is loaded and stored half as often, and 24 FMAs per k
-// step leave time for B to come from L2 (benchmarks/gemm.py --kernel avx512).
+// step leave time for B to come from L2 (`gankit bench gemm --kernel avx512`).
 const MicroKernel& avx512_micro_kernel() {
   static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
