@@ -74,17 +74,13 @@ def fit(gan, data, args, max_iter, **kwargs):
 
 
 def fingerprint(gan) -> dict:
-    """Everything that determines how the run continues, as comparable values."""
-    sampler = gan._batch_sampler().bit_generator.state
-    return {
-        "G.params": gan.G.params.tobytes(), "D.params": gan.D.params.tobytes(),
-        "G.optimizer_state": np.asarray(gan.G._net.optimizer_state).tobytes(),
-        "D.optimizer_state": np.asarray(gan.D._net.optimizer_state).tobytes(),
-        "optimizer_steps": (gan.G._net.optimizer_step, gan.D._net.optimizer_step),
-        "noise_rng": tuple(gan._gan.rng_state), "batch_rng": json.dumps(sampler, sort_keys=True),
-        "history": {name: gan.history[name].tobytes() for name in ("d_loss", "g_loss", "d_real", "d_fake")},
-        "iterations": len(gan.history),
-    }
+    """Everything that determines how the run continues (GAN.state_dict but the
+    wall-clock column and the stop reason), as comparable values."""
+    state = gan.state_dict()
+    state["batch_rng_state"] = gan.batch_rng.bit_generator.state  # drawn or not yet
+    return {key: value.tobytes() if isinstance(value, np.ndarray) else
+            json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+            for key, value in state.items() if key not in ("history.time", "history.stop_reason")}
 
 
 # -- a worker (a separate process, killed at random) ---------------------------------------------
@@ -95,7 +91,7 @@ def run_worker(args) -> int:
     gan, data = make_gan(args), make_data(args)
     resume = path if os.path.exists(path) else None
     if resume:
-        gan._restore(resume)
+        gan.resume(resume)
     start = gan.iteration
     print(f"ready {start}", flush=True)
     every = args.checkpoint_every
@@ -171,7 +167,7 @@ def interrupted_by_resumes(args, deadline, rng) -> dict:
             stats["loads"] += 1
         else:
             gan = make_gan(args)
-            gan._restore(path)
+            gan.resume(path)
             stats["resumes"] += 1
 
 

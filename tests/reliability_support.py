@@ -7,7 +7,7 @@
   everything runs several times slower). Every test still runs at any scale.
 - record_count: appends a measured count (inputs tried, files fuzzed, kills survived)
   as one JSON line to the file named by GANKIT_RELIABILITY_COUNTS, when it is set; the
-  README's Reliability section quotes those counts.
+  docs/reliability.md quotes those counts.
 - state_of: every part of a GAN's state (but the wall-clock column of its history), to
   check that a refused call changed nothing and that two runs ended identical.
 """
@@ -93,13 +93,10 @@ def _read_until(fd: int, deadline: float):
 
 
 def state_of(gan) -> tuple:
-    """Every part of a GAN's state that a call could change, as comparable values."""
-    sampler = repr(gan.batch_rng.bit_generator.state)
-    return (gan.G.params.tobytes(), gan.D.params.tobytes(),
-            np.asarray(gan.G._net.optimizer_state).tobytes(),
-            np.asarray(gan.D._net.optimizer_state).tobytes(),
-            gan.G._net.optimizer_step, gan.D._net.optimizer_step,
-            tuple(gan._gan.rng_state), sampler,
-            # not "time": wall-clock seconds differ between two otherwise identical runs
-            tuple(gan.history[name].tobytes() for name in gan.history.keys() if name != "time"),
-            gan.history.stop_reason)
+    """Every part of a GAN's state that a call could change (its state_dict but the
+    wall-clock column, which differs between two otherwise identical runs), as
+    comparable values."""
+    state = gan.state_dict()
+    state["batch_rng_state"] = gan.batch_rng.bit_generator.state  # drawn or not yet
+    return tuple((key, value.tobytes() if isinstance(value, np.ndarray) else repr(value))
+                 for key, value in state.items() if key != "history.time")

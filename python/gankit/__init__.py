@@ -23,7 +23,7 @@ def build_info() -> dict:
 
 def set_num_threads(n: int) -> None:
     """Threads for every kernel of the core (default: OMP_NUM_THREADS, else all cores),
-    1 to 1024. In a forked child that must run serially (see the README, Reliability),
+    1 to 1024. In a forked child that must run serially (docs/reliability.md, fork),
     it stays 1 and a RuntimeWarning says why."""
     from ._validation import MAX_THREADS, integer
     n = integer(n, "n", low=1, high=MAX_THREADS)
