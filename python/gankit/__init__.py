@@ -6,7 +6,7 @@
     gan = gk.GAN(G, D, g_loss="non_saturating", seed=0)
     gan.d_step(x_real); gan.g_step(batch_size=256)
 """
-from . import _core, datasets, metrics
+from . import _core, datasets, metrics, profiling
 from ._core import ConcurrentUseError
 from .file_format import CheckpointError
 from .gan import GAN, DStepResult, GStepResult
@@ -41,5 +41,5 @@ def get_num_threads() -> int:
 
 
 __all__ = ["GAN", "MLP", "Adam", "SGD", "DStepResult", "GStepResult", "History",
-           "ConcurrentUseError", "CheckpointError", "datasets", "metrics",
+           "ConcurrentUseError", "CheckpointError", "datasets", "metrics", "profiling",
            "build_info", "set_num_threads", "get_num_threads", "__version__"]
