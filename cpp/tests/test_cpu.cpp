@@ -1,10 +1,10 @@
-// Tests of the CPU check (src/cpu/features.h): its CPUID and XGETBV reading agrees with
-// the compiler's own runtime check, and both kernel registries follow it.
+// Tests of the CPU check (src/cpu/cpu_features.h): its CPUID and XGETBV reading agrees
+// with the compiler's own runtime check, and both kernel registries follow it.
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "../src/cpu/features.h"
+#include "../src/cpu/cpu_features.h"
 #include "../src/cpu/isa.h"
 #include "gankit/activation.h"
 #include "gankit/gemm.h"

@@ -3,8 +3,8 @@
 // BLIS structure: gemm.cpp holds the framework (cache blocking over NC/KC/MC, packing
 // of A into MR-row and B into NR-column micro-panels, the jr/ir loops, OpenMP over
 // independent output tiles); each ISA supplies only a micro-kernel (ukernel_*.cpp),
-// chosen once at start-up by the core's one CPU check (src/cpu/features.h); products
-// at most 4 columns wide take a skinny path of their own (skinny.cpp).
+// chosen once at start-up by the core's one CPU check (src/cpu/cpu_features.h);
+// products at most 4 columns wide take a skinny path of their own (skinny.cpp).
 // gemm_reference.cpp is the naive kernel kept beside it for tests.
 //
 // Determinism: every element of C is accumulated by exactly one thread, in the same

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "../cpu/features.h"
+#include "../cpu/cpu_features.h"
 #include "gankit/threads.h"
 #include "row_kernels.h"
 

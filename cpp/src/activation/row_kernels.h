@@ -32,8 +32,9 @@ struct RowKernels {
 const RowKernels& generic_row_kernels();
 const RowKernels* avx2_row_kernels();  // null where AVX2 is not compiled (off x86-64)
 
-// The registry (activation.cpp): the AVX2 table where the CPU check (cpu/features.h)
-// says AVX2 runs, else the portable one; chosen once, on the first call.
+// The registry (activation.cpp): the AVX2 table where the CPU check
+// (cpu/cpu_features.h) says AVX2 runs, else the portable one; chosen once, on the first
+// call.
 const RowKernels& active_row_kernels();
 
 // The scalar definitions every table agrees with.

@@ -3,8 +3,8 @@
 // No -march flag: the library is baseline x86-64 (or the baseline of another
 // architecture) and runs everywhere. A kernel for a wider ISA carries that ISA's target
 // attribute on its own functions, and a registry picks it at start-up only when the
-// CPU check (features.h) says this CPU and its OS run it. Include this header, not the
-// attributes themselves, so every kernel of one ISA is built for the same target.
+// CPU check (cpu_features.h) says this CPU and its OS run it. Include this header, not
+// the attributes themselves, so every kernel of one ISA is built for the same target.
 #pragma once
 
 // 1 on x86-64 with GCC or Clang, whose target attributes the ISA kernels use; 0
@@ -25,7 +25,7 @@
 
 // GANKIT_CLONES on a function: GCC compiles it once for AVX2 and once for the baseline,
 // and the dynamic loader picks one for this CPU (an ifunc, resolved by the compiler's
-// runtime from the same CPUID and XCR0 bits as features.h): runtime dispatch for
+// runtime from the same CPUID and XCR0 bits as cpu_features.h): runtime dispatch for
 // element-wise loops without hand-written intrinsics. AVX2 alone, not AVX2 with FMA:
 // -ffp-contract=off leaves these loops nothing to fuse, and one clone is one feature.
 //

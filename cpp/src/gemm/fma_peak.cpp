@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "../cpu/features.h"
+#include "../cpu/cpu_features.h"
 #include "../cpu/isa.h"
 #include "gankit/gemm.h"
 

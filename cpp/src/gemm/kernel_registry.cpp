@@ -1,6 +1,6 @@
 // The micro-kernel registry: which kernels this CPU runs (each descriptor asks the CPU
-// check of cpu/features.h), which one gemm() uses, and the GANKIT_GEMM_KERNEL override
-// read once at start-up.
+// check of cpu/cpu_features.h), which one gemm() uses, and the GANKIT_GEMM_KERNEL
+// override read once at start-up.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>

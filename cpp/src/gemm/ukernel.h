@@ -4,7 +4,8 @@
 // of B into an MR x NR tile of C, keeping the whole tile in registers. Everything else
 // (blocking, packing, threads, epilogue) is the framework's job in gemm.cpp, so a new
 // ISA costs one function and one descriptor. The x86 kernels are built for their ISA
-// with the target attributes of cpu/isa.h and run where cpu/features.h says they can.
+// with the target attributes of cpu/isa.h and run where cpu/cpu_features.h says they
+// can.
 #pragma once
 #include <cstdint>
 
@@ -65,7 +66,7 @@ struct MicroKernel {
   int mr;
   int nr;
   MicroKernelFn run;       // null where the file was built for another architecture
-  bool (*cpu_supports)();  // true when this CPU can execute `run` (cpu/features.h)
+  bool (*cpu_supports)();  // true when this CPU can execute `run` (cpu/cpu_features.h)
   Blocking blocking;
   const SkinnyKernels* skinny;  // the loops for products at most kSkinnyMaxN wide
   // Optional: A read in place when it is row-major (no packing; null: always pack),

@@ -11,7 +11,7 @@
 // times an activation derivative) is applied in registers before the single store.
 #include <cstdint>
 
-#include "../cpu/features.h"
+#include "../cpu/cpu_features.h"
 #include "../cpu/isa.h"
 #include "skinny.h"
 #include "ukernel.h"

@@ -7,7 +7,7 @@
 // reports the kernel's GFLOP/s and its fraction of the FMA peak.
 #include <cstdint>
 
-#include "../cpu/features.h"
+#include "../cpu/cpu_features.h"
 #include "../cpu/isa.h"
 #include "skinny.h"
 #include "ukernel.h"

@@ -1,6 +1,6 @@
-// The CPU check (see features.h): CPUID leaves 1 and 7 for what the CPU has, XGETBV for
-// what the OS saves. Bit positions from the Intel SDM, volume 2A, "CPUID" (also AMD's).
-#include "features.h"
+// The CPU check (see cpu_features.h): CPUID leaves 1 and 7 for what the CPU has,
+// XGETBV for what the OS saves. Bit positions from the Intel SDM, volume 2A, "CPUID" (also AMD's).
+#include "cpu_features.h"
 
 #include <cstdint>
 
@@ -63,7 +63,7 @@ Features detect() {
   f.avx512bw = f.avx512f && bit(leaf7.ebx, 30);
   f.avx512vl = f.avx512f && bit(leaf7.ebx, 31);
   f.avx512_bf16 = f.avx512f && bit(leaf7_1.eax, 5);
-  f.amx_bf16 = os_tiles && bit(leaf7.edx, 24) && bit(leaf7.edx, 22);  // AMX-TILE, AMX-BF16
+  f.amx_bf16 = os_tiles && bit(leaf7.edx, 24) && bit(leaf7.edx, 22);  // AMX-TILE, -BF16
   return f;
 }
 
