@@ -17,10 +17,8 @@ import hashlib
 import json
 import os
 import pickle
-import random
 import signal
 import struct
-import sys
 import time
 import tracemalloc
 
@@ -28,7 +26,6 @@ import numpy as np
 import pytest
 
 import gankit as gk
-from gankit import file_format as container
 from reliability_support import SCALE, isolated, record_count, scaled, state_of
 
 MAGIC = b"GANKIT\x00\x01"

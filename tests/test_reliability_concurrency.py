@@ -120,7 +120,7 @@ def test_many_threads_with_their_own_gans_and_shared_thread_count_changes():
     thread count, and nothing is shared between GANs)."""
     seeds = [3, 4, 5, 6]
     sequential = {seed: state_of(train(seed, iterations=30, width=32)) for seed in seeds}
-    results, errors, done = {}, [], threading.Event()
+    results, errors = {}, []
 
     def worker(seed):
         try:

@@ -11,7 +11,6 @@
 """
 import _thread
 import threading
-import time
 
 import numpy as np
 import pytest

@@ -19,7 +19,6 @@ resident memory says nothing there (ASan quarantines freed memory and keeps shad
 memory), so the RSS bounds are checked only in normal builds; ASan's leak checker is
 off for CPython (which leaks by design at exit), so leaks are this test's job.
 """
-import os
 import subprocess
 import sys
 import textwrap

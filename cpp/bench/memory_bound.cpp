@@ -9,7 +9,7 @@
 // weight matrix again for each forward and backward pass. Those phases are limited by
 // memory bandwidth, which on a small VM grows far less with the number of cores than
 // the FMA units do, so they set how far the iteration can scale. This program measures
-// the numbers the README's throughput discussion relies on:
+// the numbers benchmarks/README.md's throughput discussion relies on:
 //   - triad bandwidth, a[i] = b[i] + s * c[i] over three 64 MiB arrays (12 bytes per
 //     element, not counting the write-allocate read of a);
 //   - gankit::adam_step (the library's Adam, with its own split across threads) over
