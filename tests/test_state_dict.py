@@ -19,6 +19,14 @@ def copied(state):
     return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
 
 
+def assert_same_state(expected, actual):
+    for key, value in expected.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, actual[key], err_msg=key)
+        else:
+            assert value == actual[key], key
+
+
 def assert_same(a, b):
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
@@ -67,12 +75,7 @@ def test_a_snapshot_undoes_training_exactly():
     gan.fit(X, batch_size=32, max_iter=25)
     gan.load_state_dict(snapshot)  # no history entries: the history is cut back to 10
     assert len(gan.history) == 10
-    after = gan.state_dict()
-    for key, value in before.items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(value, after[key], err_msg=key)
-        else:
-            assert value == after[key], key
+    assert_same_state(before, gan.state_dict())
 
 
 def test_config_builds_the_same_gan():
@@ -114,12 +117,7 @@ def test_a_bad_state_is_refused_and_changes_nothing(damage, error, match):
     damage(bad)
     with pytest.raises(error, match=match):
         gan.load_state_dict(bad)
-    after = gan.state_dict()
-    for key, value in before.items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(value, after[key], err_msg=key)
-        else:
-            assert value == after[key], key
+    assert_same_state(before, gan.state_dict())
 
 
 def test_average_entries_without_ema_are_refused():
