@@ -115,6 +115,45 @@ const float* Gan::noise_or_draw(const float* z, std::int64_t n) {
 
 DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z,
                         std::int64_t n_fake) {
+  return run_d_step(x_real, n_real, z, n_fake, /*update=*/true);
+}
+
+DStepResult Gan::d_step_gradients(const float* x_real, std::int64_t n_real, const float* z,
+                                  std::int64_t n_fake) {
+  return run_d_step(x_real, n_real, z, n_fake, /*update=*/false);
+}
+
+GStepResult Gan::g_step(const float* z, std::int64_t n) { return run_g_step(z, n, /*update=*/true); }
+
+GStepResult Gan::g_step_gradients(const float* z, std::int64_t n) {
+  return run_g_step(z, n, /*update=*/false);
+}
+
+void Gan::apply_discriminator_update() {
+  BusyGuard gan_guard(busy_, "this GAN");
+  BusyGuard guard(d_->busy_flag(), "the discriminator network");
+  if (!d_gradients_pending_)
+    throw std::logic_error("apply_update('D'): no discriminator gradients pending (run "
+                           "d_step with update=False first, once per update)");
+  d_gradients_pending_ = false;
+  StepPhaseTimer timer(StepPhase::discriminator_backward_update);
+  d_->optimizer_update();
+}
+
+void Gan::apply_generator_update() {
+  BusyGuard gan_guard(busy_, "this GAN");
+  BusyGuard guard(g_->busy_flag(), "the generator network");
+  if (!g_gradients_pending_)
+    throw std::logic_error("apply_update('G'): no generator gradients pending (run "
+                           "g_step with update=False first, once per update)");
+  g_gradients_pending_ = false;
+  StepPhaseTimer timer(StepPhase::generator_backward_update);
+  g_->optimizer_update();
+  if (average_) average_->update(*g_);
+}
+
+DStepResult Gan::run_d_step(const float* x_real, std::int64_t n_real, const float* z,
+                            std::int64_t n_fake, bool update) {
   require_rows(n_real, "x_real");
   require_rows(n_fake, "z");
   const std::int64_t real_packs = packs_of(n_real, "x_real");
@@ -163,11 +202,13 @@ DStepResult Gan::d_step(const float* x_real, std::int64_t n_real, const float* z
   }
   // D's update rides on its backward pass (Mlp::backward_and_update).
   StepPhaseTimer timer(StepPhase::discriminator_backward_update);
-  d_->backward_and_update(d_logits, /*d_input=*/nullptr);
+  d_gradients_pending_ = !update;
+  if (update) d_->backward_and_update(d_logits, /*d_input=*/nullptr);
+  else d_->backward(d_logits, /*want_param_grads=*/true, /*d_input=*/nullptr);
   return result;
 }
 
-GStepResult Gan::g_step(const float* z, std::int64_t n) {
+GStepResult Gan::run_g_step(const float* z, std::int64_t n, bool update) {
   require_rows(n, "z");
   const std::int64_t packs = packs_of(n, "z");
   require_normalisable(*g_, "generator", n, "z", "the fake batch");
@@ -201,6 +242,11 @@ GStepResult Gan::g_step(const float* z, std::int64_t n) {
     d_->backward(d_logit_grad_.data(), /*want_param_grads=*/false, d_input_grad_.data());
   }
   StepPhaseTimer timer(StepPhase::generator_backward_update);
+  g_gradients_pending_ = !update;
+  if (!update) {
+    g_->backward(d_input_grad_.data(), /*want_param_grads=*/true, /*d_input=*/nullptr);
+    return result;
+  }
   g_->backward_and_update(d_input_grad_.data(), /*d_input=*/nullptr);
   if (average_) average_->update(*g_);
   return result;

@@ -185,7 +185,7 @@ struct StepTrace {
   std::vector<float> g_params, d_params;
 };
 
-StepTrace run_gan(int threads) {
+StepTrace run_gan(int threads, bool split = false) {
   set_num_threads(threads);
   auto g = std::make_shared<Mlp>(std::vector<std::int64_t>{32, 256, 256, 64}, Activation::leaky_relu,
                                  Activation::tanh, 0.2f);
@@ -197,8 +197,17 @@ StepTrace run_gan(int threads) {
   std::vector<float> x_real(128 * 64, 0.25f);
   StepTrace trace;
   for (int it = 0; it < 4; ++it) {
-    const DStepResult r = gan.d_step(x_real.data(), 128, nullptr, 128);
-    const GStepResult s = gan.g_step(nullptr, 128);
+    DStepResult r;
+    GStepResult s;
+    if (split) {  // the data-parallel path: gradients, then the update
+      r = gan.d_step_gradients(x_real.data(), 128, nullptr, 128);
+      gan.apply_discriminator_update();
+      s = gan.g_step_gradients(nullptr, 128);
+      gan.apply_generator_update();
+    } else {
+      r = gan.d_step(x_real.data(), 128, nullptr, 128);
+      s = gan.g_step(nullptr, 128);
+    }
     trace.values.insert(trace.values.end(), {r.d_loss, r.d_real, r.d_fake, s.g_loss, s.d_fake});
   }
   trace.g_params.assign(g->params(), g->params() + g->num_params());
@@ -216,6 +225,30 @@ TEST_CASE(gan_steps_bitwise_identical_across_thread_counts) {
   CHECK(one.values == two.values);
   CHECK(one.g_params == two.g_params);
   CHECK(one.d_params == two.d_params);
+}
+
+TEST_CASE(gan_split_steps_equal_fused_steps_bitwise) {
+  const int saved = num_threads();
+  const StepTrace fused = run_gan(2);
+  const StepTrace split = run_gan(2, /*split=*/true);
+  set_num_threads(saved);
+  CHECK(fused.values == split.values);
+  CHECK(fused.g_params == split.g_params);
+  CHECK(fused.d_params == split.d_params);
+}
+
+TEST_CASE(gan_update_without_pending_gradients_throws) {
+  auto g = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 8, 2}, Activation::relu,
+                                 Activation::identity, 0.2f);
+  auto d = std::make_shared<Mlp>(std::vector<std::int64_t>{2, 8, 1}, Activation::relu,
+                                 Activation::identity, 0.2f);
+  Gan gan(g, d, 2, GeneratorLoss::minimax, NoiseKind::normal, 0);
+  CHECK_THROWS(gan.apply_discriminator_update(), std::logic_error);
+  CHECK_THROWS(gan.apply_generator_update(), std::logic_error);
+  std::vector<float> x(16 * 2, 0.5f);
+  gan.d_step_gradients(x.data(), 16, nullptr, 16);
+  gan.apply_discriminator_update();
+  CHECK_THROWS(gan.apply_discriminator_update(), std::logic_error);
 }
 
 TEST_CASE(gan_steady_state_allocates_nothing) {

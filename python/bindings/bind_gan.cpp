@@ -33,25 +33,35 @@ NoiseArg noise_arg(Gan& gan, py::handle z_obj, std::int64_t n_if_none) {
   return arg;
 }
 
-py::tuple d_step(Gan& gan, py::handle x_obj, py::handle z_obj, std::int64_t n_fake) {
+// update=false: the gradient half of the step (gan.h, data-parallel training).
+py::tuple d_step(Gan& gan, py::handle x_obj, py::handle z_obj, std::int64_t n_fake, bool update) {
   FloatArray x_real = as_matrix(x_obj, "x_real", gan.data_dim());
   NoiseArg z = noise_arg(gan, z_obj, n_fake);
   gankit::DStepResult r;
   {
     py::gil_scoped_release release;
-    r = gan.d_step(x_real.data(), x_real.shape(0), z.data, z.rows);
+    r = update ? gan.d_step(x_real.data(), x_real.shape(0), z.data, z.rows)
+               : gan.d_step_gradients(x_real.data(), x_real.shape(0), z.data, z.rows);
   }
   return py::make_tuple(r.d_loss, r.d_real, r.d_fake);
 }
 
-py::tuple g_step(Gan& gan, py::handle z_obj, std::int64_t n) {
+py::tuple g_step(Gan& gan, py::handle z_obj, std::int64_t n, bool update) {
   NoiseArg z = noise_arg(gan, z_obj, n);
   gankit::GStepResult r;
   {
     py::gil_scoped_release release;
-    r = gan.g_step(z.data, z.rows);
+    r = update ? gan.g_step(z.data, z.rows) : gan.g_step_gradients(z.data, z.rows);
   }
   return py::make_tuple(r.g_loss, r.d_fake);
+}
+
+void apply_update(Gan& gan, const std::string& network) {
+  if (network != "D" && network != "G")
+    throw py::value_error("network: expected 'D' or 'G', got '" + network + "'");
+  py::gil_scoped_release release;
+  if (network == "D") gan.apply_discriminator_update();
+  else gan.apply_generator_update();
 }
 
 FloatArray generate(Gan& gan, py::handle z_obj, std::int64_t n, bool averaged) {
@@ -131,8 +141,10 @@ void bind_gan(py::module_& m) {
       .def_property_readonly("noise_kind", [](const Gan& g) { return gankit::noise_kind_name(g.noise_kind()); })
       .def_property("rng_state", [](Gan& g) { return g.rng().state(); },
                     [](Gan& g, const std::array<std::uint64_t, 4>& s) { g.rng().set_state(s); })
-      .def("d_step", &d_step, py::arg("x_real"), py::arg("z") = py::none(), py::arg("n_fake") = 0)
-      .def("g_step", &g_step, py::arg("z") = py::none(), py::arg("n") = 0)
+      .def("d_step", &d_step, py::arg("x_real"), py::arg("z") = py::none(), py::arg("n_fake") = 0,
+           py::arg("update") = true)
+      .def("g_step", &g_step, py::arg("z") = py::none(), py::arg("n") = 0, py::arg("update") = true)
+      .def("apply_update", &apply_update, py::arg("network"))
       .def("generate", &generate, py::arg("z") = py::none(), py::arg("n") = 0,
            py::arg("averaged") = true)
       .def("discriminate", &discriminate, py::arg("x"))

@@ -108,6 +108,13 @@ def count(value, name: str) -> int:
     return integer(value, name, low=1, high=MAX_ROWS)
 
 
+def boolean(value, name: str) -> bool:
+    """Return `value` after checking it is True or False (a NumPy bool too), not 0 or "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {_describe(value)}")
+    return bool(value)
+
+
 def choice(value, name: str, options: Iterable[str]) -> str:
     """Return `value` after checking it is one of `options`."""
     options = tuple(options)

@@ -149,22 +149,27 @@ class GAN:
                 f"noise={self.noise_kind!r}, seed={self.seed}, pack={self.pack}, ema={self.ema})")
 
     # -- training steps ----------------------------------------------------------
-    def d_step(self, x_real, z=None) -> DStepResult:
+    def d_step(self, x_real, z=None, *, update: bool = True) -> DStepResult:
         """One discriminator update on a real batch x_real (n, data_dim) and fakes G(z), both
         networks in training mode.
 
         z: noise of shape (m, noise_dim); None draws len(x_real) rows from the GAN's RNG.
         With batch norm in G or D, each normalised batch needs at least 2 rows (ValueError
-        naming it otherwise, before anything changes)."""
+        naming it otherwise, before anything changes). update=False stops after the
+        backward pass: D's gradients are left in D.grads (to be combined across processes,
+        say) and apply_update("D") finishes the step, to the bit as update=True would."""
         n_fake = _rows(x_real) if z is None else 0
+        update = check.boolean(update, "update")
         with self._exclusive("d_step"):
-            return DStepResult(*self._gan.d_step(x_real, z, n_fake))
+            return DStepResult(*self._gan.d_step(x_real, z, n_fake, update))
 
-    def g_step(self, z=None, batch_size: Optional[int] = None) -> GStepResult:
+    def g_step(self, z=None, batch_size: Optional[int] = None, *, update: bool = True) -> GStepResult:
         """One generator update on noise z (n, noise_dim), or on batch_size rows drawn
         from the GAN's RNG when z is None; both networks in training mode (D's parameters
         are not updated, but its batch-norm running statistics and dropout counter advance,
-        as in PyTorch)."""
+        as in PyTorch). update=False leaves G's gradients in G.grads for apply_update("G"),
+        as d_step's does."""
+        update = check.boolean(update, "update")
         if z is None:
             if batch_size is None:
                 raise ValueError("g_step: expected noise z or a batch_size, got neither")
@@ -172,7 +177,16 @@ class GAN:
         elif batch_size is not None:
             raise ValueError("g_step: expected noise z or a batch_size, got both")
         with self._exclusive("g_step"):
-            return GStepResult(*self._gan.g_step(z, batch_size or 0))
+            return GStepResult(*self._gan.g_step(z, batch_size or 0, update))
+
+    def apply_update(self, network: str) -> None:
+        """The optimizer update of network "D" or "G" from its gradient buffer, which a
+        step with update=False filled (and the caller may have rewritten in place, e.g.
+        with gradients averaged over processes); for "G" also the generator average.
+        RuntimeError when no such step came first."""
+        network = check.choice(network, "network", ("D", "G"))
+        with self._exclusive("apply_update"):
+            self._gan.apply_update(network)
 
     # -- training loop -------------------------------------------------------------
     def fit(self, X, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,

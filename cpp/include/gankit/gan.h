@@ -18,6 +18,15 @@
 // Generator averaging (ema = decay in (0, 1), 0 = off): a ParameterAverage of G updated
 // after every generator step; generate() uses it unless asked for G itself.
 //
+// Data-parallel training (one process per shard of the batch) needs each network's
+// gradients combined across processes before its update, so each step also comes as its
+// gradient half, which leaves the network's gradient buffer (Mlp::grads) filled, its
+// parameters unchanged, and the update half:
+//   d_step  ==  d_step_gradients, then apply_discriminator_update     (to the bit)
+//   g_step  ==  g_step_gradients, then apply_generator_update         (and the EMA update)
+// The one-call steps keep Adam fused into the backward GEMM (Mlp::backward_and_update);
+// the split path runs the same arithmetic unfused.
+//
 // Both steps run both networks in training mode (batch statistics, running statistics
 // updated, dropout on: PyTorch's .train()); generate and discriminate use inference mode
 // (running statistics, no dropout). With batch norm, a step needs at least 2 rows in
@@ -76,6 +85,15 @@ class Gan {
                      std::int64_t n_fake);
   GStepResult g_step(const float* z, std::int64_t n);
 
+  // The steps without their optimizer update (see above).
+  DStepResult d_step_gradients(const float* x_real, std::int64_t n_real, const float* z,
+                               std::int64_t n_fake);
+  GStepResult g_step_gradients(const float* z, std::int64_t n);
+  // Each throws std::logic_error unless its *_gradients call came first (and no other
+  // step of that network since): an update from stale gradients is never silent.
+  void apply_discriminator_update();
+  void apply_generator_update();  // then the generator average, when ema is on
+
   void draw_noise(float* z, std::int64_t n);                     // (n, noise_dim)
   // z null: draw noise. averaged: through the generator average (when ema is on).
   void generate(const float* z, std::int64_t n, float* x_out, bool averaged = true);
@@ -86,6 +104,9 @@ class Gan {
   const float* noise_or_draw(const float* z, std::int64_t n);
   void fill_noise(float* z, std::int64_t n);
   std::int64_t packs_of(std::int64_t rows, const char* name) const;
+  DStepResult run_d_step(const float* x_real, std::int64_t n_real, const float* z,
+                         std::int64_t n_fake, bool update);
+  GStepResult run_g_step(const float* z, std::int64_t n, bool update);
 
   std::shared_ptr<Mlp> g_;
   std::shared_ptr<Mlp> d_;
@@ -100,6 +121,9 @@ class Gan {
   AlignedBuffer d_input_;         // (n_real + n_fake, data_dim): [x_real; G(z)]
   AlignedBuffer d_logit_grad_;    // (packs of n_real + n_fake)
   AlignedBuffer d_input_grad_;    // (n, data_dim): dg_loss/dG(z) in the generator step
+
+  bool d_gradients_pending_ = false;  // d_step_gradients ran; its update has not
+  bool g_gradients_pending_ = false;
 
   std::atomic<bool> busy_{false};  // the RNG and workspaces above are per-GAN state
 };
