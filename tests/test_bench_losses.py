@@ -17,6 +17,7 @@ from gankit.bench.losses.probe import ProbeSpec, probe_one, summarize_probes
 from gankit.bench.losses.running import EVAL_TIMING, block_means, failed_record, run_all, run_one
 from gankit.bench.losses.setup import DATASETS, Architecture, Network, RunSpec, architecture
 from gankit.bench.losses.summary import censored_median, mean_std, summarize_variant, time_to_threshold
+from gankit.sweeps import choose_backend
 
 RING = DATASETS["ring"]
 SMALL = Architecture(Network((16, 16), (("activation", "leaky_relu"),)),
@@ -161,8 +162,8 @@ def test_run_records_the_gradient_norm_densely_then_sparsely():
 def test_parallel_workers_give_the_same_numbers_as_one_process():
     specs = [small_spec("minimax", seed=1), small_spec("non_saturating", seed=1)]
     tasks = [(run_one, failed_record, s) for s in specs]
-    serial = run_all(tasks, jobs=1, log=sys.stderr)
-    parallel = run_all(tasks, jobs=2, log=sys.stderr)
+    serial = run_all(tasks, choose_backend(jobs=1), log=sys.stderr)
+    parallel = run_all(tasks, choose_backend(jobs=2), log=sys.stderr)
     assert [without_timings(r) for r in serial] == [without_timings(r) for r in parallel]
     assert [r["spec"]["g_loss"] for r in parallel] == ["minimax", "non_saturating"]
 
@@ -171,7 +172,7 @@ def test_a_failing_run_is_recorded_not_raised():
     bad = RunSpec("ring", "minimax", 1, 0, 10, 5, 100, 5, 5, "test",
                   Architecture(Network((4,)), Network((4,)), noise_dim=2, batch_size=10**6, lr=1e-3),
                   n_data=100)  # a batch larger than the data: GAN.fit refuses it
-    [record] = run_all([(run_one, failed_record, bad)], jobs=1)
+    [record] = run_all([(run_one, failed_record, bad)], choose_backend(jobs=1))
     assert record["stop_reason"] == "error" and "batch_size" in record["error"]
 
 

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Optional, Sequence
 
+from ...sweeps import Backend
+from .._parallel import how_it_ran
 from . import report
 from . import results as results_file
 from .gradients import gradient_view
@@ -52,7 +54,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "gankit bench losses"
             return replot(args.out, not args.no_plot)
         cfg = resolve(args)
         specs, probes = run_specs(cfg), probe_specs(cfg)
-    except (ValueError, OSError) as exc:  # bad options or files: one line, not a traceback
+    except (ValueError, OSError, ImportError) as exc:  # bad options or files, no dask: one line
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
@@ -61,11 +63,15 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "gankit bench losses"
     budgets = ", ".join(f"{d} {cfg['max_iter'][d]} it" for d in cfg["datasets"])
     print(f"{len(specs)} runs: {budgets}; "
           f"G losses {', '.join(cfg['g_losses'])}; k {', '.join(map(str, cfg['d_steps']))}; "
-          f"{cfg['seeds']} seeds; {len(probes)} saturation probes; {cfg['jobs']} at a time",
+          f"{cfg['seeds']} seeds; {len(probes)} saturation probes; {how_it_ran(cfg)}",
           file=sys.stderr)
     started = time.perf_counter()
-    done = run_all([(run_one, failed_record, s) for s in specs]
-                   + [(probe_one, failed_probe, p) for p in probes], cfg["jobs"])
+    try:
+        done = run_all([(run_one, failed_record, s) for s in specs]
+                       + [(probe_one, failed_probe, p) for p in probes], Backend(**cfg["backend"]))
+    except OSError as exc:  # --scheduler: no scheduler answering at that address
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     records, probe_records = done[:len(specs)], done[len(specs):]
     results = {
         "benchmark": "losses", "command": " ".join([prog, *map(shlex.quote, argv)]),

@@ -71,9 +71,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--probe-steps", type=int, default=None,
                    help=f"discriminator-only steps of the saturation probe, 0 for none (default: "
                         f"{DEFAULT_PROBE_STEPS}; --quick: {QUICK_PROBE_STEPS})")
-    p.add_argument("--jobs", type=_arguments.positive_int, default=_arguments.default_jobs(),
-                   help="runs in parallel, each in its own single-threaded process (default: the "
-                        f"number of cores, {_arguments.default_jobs()} here)")
+    _arguments.add_backend_options(p)
     p.add_argument("--quick", action="store_true",
                    help="a reduced grid (ring and grid, k 1 and 5, 2 seeds, short runs): about "
                         "two minutes on 2 cores")
@@ -113,7 +111,8 @@ def resolve(args) -> dict:
         "max_iter": max_iter, "eval_every": {d: min(eval_every[d], max_iter[d]) for d in datasets},
         "eval_samples": args.eval_samples, "grad_dense": args.grad_iters, "grad_every": GRAD_EVERY,
         "probe_steps": _probe_steps(args),
-        "jobs": args.jobs, "quick": bool(args.quick), "arch": args.arch, "notes": notes,
+        **_arguments.backend_config(args),
+        "quick": bool(args.quick), "arch": args.arch, "notes": notes,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence
 
 from ..._atomic import atomic_write_bytes
+from .._parallel import how_it_ran
 from .setup import DatasetSpec, Metric
 
 
@@ -113,7 +114,7 @@ def markdown(results: dict, datasets: Dict[str, DatasetSpec]) -> str:
              f"Date: {env['date']}; machine: {env['machine']}; gankit {env['gankit']} "
              f"(kernel {env['build_info'].get('kernel')}), Python {env['python']}, NumPy {env['numpy']}.  ",
              f"{len(results['runs'])} runs and {len(results.get('probes', []))} saturation probes in "
-             f"{_minutes(duration)} of wall-clock time, {cfg['jobs']} at a time, one thread each "
+             f"{_minutes(duration)} of wall-clock time, {how_it_ran(cfg)}, one thread each "
              f"(architecture '{cfg['arch']}'); {_minutes(_cpu_total(results))} of CPU time in all.", "",
              f"Each cell: mean ± std over {cfg['seeds']} seeds (0…{cfg['seeds'] - 1}). Seeds pair the "
              "variants: the same seed gives every variant the same data, initial weights and noise "

@@ -17,6 +17,7 @@ import numpy as np
 
 import gankit as gk
 
+from ...sweeps import Backend
 from .._parallel import Task, run_tasks
 from .scoring import eval_sample_count, make_scorer, training_data
 from .setup import RunSpec
@@ -197,10 +198,10 @@ def describe(record: dict) -> str:
             f"{record['grad_norm']['non_saturating'][-1]:.2g}")
 
 
-def run_all(tasks: Sequence[Task], jobs: int, log=sys.stderr) -> List[dict]:
-    """Every task (work, on_error, spec) run as _parallel.run_tasks runs it, the costliest
-    first; the records come back in task order. jobs > 1: that many worker processes
-    (spawned, one core thread each); jobs == 1: in this process, with one core thread."""
+def run_all(tasks: Sequence[Task], backend: Backend, log=sys.stderr) -> List[dict]:
+    """Every task (work, on_error, spec) run as _parallel.run_tasks runs it on `backend`
+    (gankit.sweeps: here, spawned processes or Dask workers, one core thread per run),
+    the costliest first; the records come back in task order."""
     records: List[Optional[dict]] = [None] * len(tasks)
     order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i][2]))
     started = time.perf_counter()
@@ -210,5 +211,5 @@ def run_all(tasks: Sequence[Task], jobs: int, log=sys.stderr) -> List[dict]:
         print(f"[{done}/{len(tasks)} {time.perf_counter() - started:6.0f}s] {tasks[i][2].label()}: "
               f"{describe(record)}", file=log, flush=True)
 
-    run_tasks(tasks, order, jobs, finished)
+    run_tasks(tasks, order, backend, finished)
     return records

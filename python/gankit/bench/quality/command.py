@@ -8,6 +8,8 @@ import sys
 import time
 from typing import List, Optional, Sequence
 
+from ...sweeps import Backend
+from .._parallel import how_it_ran
 from . import options, paper
 from . import report
 from . import results as results_file
@@ -71,9 +73,9 @@ def train_all(cfg: dict, command: str) -> int:
 
     print(f"{len(specs)} runs ({', '.join(cfg['datasets'])}; {len(cfg['rows'])} rows; {cfg['seeds']} seeds"
           + (f"; {cfg['max_iter']} iterations each" if cfg["max_iter"] else "")
-          + f"), {cfg['jobs']} at a time; results in {out}", file=sys.stderr)
+          + f"), {how_it_ran(cfg)}; results in {out}", file=sys.stderr)
     try:
-        run_all(specs, cfg["jobs"], on_record)
+        run_all(specs, Backend(**cfg["backend"]), on_record)
     except KeyboardInterrupt:
         results["status"] = "interrupted"
         write_tables(results, out)
@@ -99,6 +101,6 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "gankit bench quality
         if args.replot:
             return replot(args.out, not args.no_plot)
         return train_all(options.config(args), " ".join([prog, *map(shlex.quote, argv)]))
-    except (ValueError, OSError) as exc:  # a bad recipe or file: one line, not a traceback
+    except (ValueError, OSError, ImportError) as exc:  # a bad recipe, file or scheduler, no dask: one line
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

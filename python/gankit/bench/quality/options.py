@@ -6,7 +6,7 @@ import argparse
 import os
 
 from .. import _arguments
-from .._arguments import default_jobs, positive_int
+from .._arguments import positive_int
 from .setup import DATASETS, DEFAULT_EVAL_SAMPLES, DEFAULT_SEEDS, QUICK_SEEDS, ROW_NAMES
 
 DEFAULT_OUT = os.path.join("bench-results", "quality")
@@ -36,9 +36,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                    help="iterations of every run instead of each recipe's own (smoke runs; recorded)")
     p.add_argument("--eval-samples", type=positive_int, default=DEFAULT_EVAL_SAMPLES,
                    help=f"generated samples scored per run (default: {DEFAULT_EVAL_SAMPLES}, as the paper)")
-    p.add_argument("--jobs", type=positive_int, default=default_jobs(),
-                   help="runs in parallel, each in its own single-threaded process (default: the "
-                        f"number of cores, {default_jobs()} here)")
+    _arguments.add_backend_options(p)
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
     p.add_argument("--no-plot", action="store_true", help="no figures even if matplotlib is installed")
     p.add_argument("--replot", action="store_true",
@@ -58,8 +56,9 @@ def parse(argv, prog: str) -> argparse.Namespace:
 
 
 def config(args: argparse.Namespace) -> dict:
-    """What this invocation runs, as results.json records it."""
+    """What this invocation runs, as results.json records it. Raises ImportError for
+    --workers or --scheduler without dask installed."""
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     return {"datasets": list(args.datasets), "rows": list(args.rows), "seeds": seeds,
             "quick": bool(args.quick), "max_iter": args.max_iter, "eval_samples": args.eval_samples,
-            "jobs": args.jobs, "threads_per_run": 1, "out": args.out, "plot": not args.no_plot}
+            **_arguments.backend_config(args), "threads_per_run": 1, "out": args.out, "plot": not args.no_plot}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ..._atomic import atomic_write_bytes
+from .._parallel import how_it_ran
 from ..losses.report import format_mean_std, format_stop_reasons, format_value
 from .setup import DATASET_NOTES
 
@@ -118,7 +119,7 @@ def header(results: dict) -> List[str]:
         "## Sample quality: PacGAN's Table 1 with gankit", "",
         f"Command: `{results['command']}`  ",
         f"Started {results['started']}, finished {results['finished'] or '–'}; {done} runs in "
-        f"{_duration(results['duration_seconds'])} of wall-clock time, {cfg['jobs']} at a time, one "
+        f"{_duration(results['duration_seconds'])} of wall-clock time, {how_it_ran(cfg)}, one "
         f"thread each; {_duration(cpu_total)} of training CPU time in all.{partial}  ",
         f"gankit {env['gankit']} (kernel {env['build_info'].get('kernel')}), Python {env['python']}, "
         f"NumPy {env['numpy']}; {env['cpu_model']}, {env['logical_cores']} logical cores, {env['platform']}.",

@@ -17,6 +17,7 @@ import numpy as np
 
 import gankit as gk
 
+from ...sweeps import Backend
 from .._parallel import run_tasks
 from ..losses.running import eval_noise
 from .setup import Recipe, RunSpec
@@ -112,11 +113,11 @@ def cost(spec: RunSpec) -> float:
     return r.max_iter * r.batch_size * ((r.d_steps + 1) * (g + 2 * d / r.pack))
 
 
-def run_all(specs: Sequence[RunSpec], jobs: int, on_record: Callable[[int, dict], None],
+def run_all(specs: Sequence[RunSpec], backend: Backend, on_record: Callable[[int, dict], None],
             log=sys.stderr, work: Callable = run_one) -> None:
-    """Run every spec, the costliest first; on_record(index in specs, record) is called
-    in this process as each run ends. jobs > 1: that many spawned worker processes with
-    one core thread each; jobs == 1: here, with one core thread."""
+    """Run every spec on `backend` (gankit.sweeps: here, spawned processes or Dask
+    workers, one core thread per run), the costliest first; on_record(index in specs,
+    record) is called in this process as each run ends."""
     order = sorted(range(len(specs)), key=lambda i: -cost(specs[i]))
     started = time.perf_counter()
 
@@ -125,7 +126,7 @@ def run_all(specs: Sequence[RunSpec], jobs: int, on_record: Callable[[int, dict]
               f"{describe(record)}", file=log, flush=True)
         on_record(i, record)
 
-    run_tasks([(work, failed_record, spec) for spec in specs], order, jobs, finished)
+    run_tasks([(work, failed_record, spec) for spec in specs], order, backend, finished)
 
 
 def describe(record: dict) -> str:
