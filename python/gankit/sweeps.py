@@ -194,7 +194,7 @@ def _on_dask(call, items, order, backend: Backend, finished, lost) -> None:
             with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=backend.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, env=ONE_THREAD_ENV))
+                    dashboard_address=":0", env=ONE_THREAD_ENV))
             client = stack.enter_context(Client(cluster))
         else:
             client = stack.enter_context(Client(backend.address))
