@@ -8,6 +8,7 @@
 #include "gankit/busy_guard.h"
 #include "gankit/limits.h"
 #include "gankit/step_profile.h"
+#include "gankit/threads.h"
 
 namespace gankit {
 
@@ -34,6 +35,15 @@ void require_normalisable(const Mlp& net, const char* network, std::int64_t n, c
                                 std::to_string(n) + ": the " + network +
                                 " uses batch normalisation, which in training mode normalises " +
                                 segment + " by its own batch statistics");
+}
+
+// The seed of global row `row`'s noise stream in a data-parallel step. Hashed, because
+// Rng seeds s and s + 0x9E37... (splitmix64's increment) would give overlapping states.
+std::uint64_t row_stream_seed(std::uint64_t key, std::uint64_t row) {
+  std::uint64_t x = key ^ (row * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;  // splitmix64's finaliser
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
 }
 
 // Holds the busy flags of the GAN and both networks for the duration of a step.
@@ -98,6 +108,25 @@ void Gan::draw_noise(float* z, std::int64_t n) {
   require_rows(n, "n");
   BusyGuard guard(busy_, "this GAN");
   fill_noise(z, n);
+}
+
+void Gan::draw_noise_shard(float* z, std::int64_t first_row, std::int64_t n) {
+  require_rows(n, "n");
+  if (first_row < 0 || first_row > kMaxRows - n)
+    throw std::invalid_argument("first_row: expected an integer in [0, " +
+                                std::to_string(kMaxRows - n) + "], got " + std::to_string(first_row));
+  BusyGuard guard(busy_, "this GAN");
+  const std::uint64_t key = rng_.next_u64();
+  const std::int64_t dim = noise_dim_;
+  const int nt = threads_for(n, 20.0 * static_cast<double>(dim));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (std::int64_t row = 0; row < n; ++row) {
+    const auto global_row = static_cast<std::uint64_t>(first_row + row);
+    Rng row_rng(row_stream_seed(key, global_row));
+    float* z_row = z + row * dim;
+    if (noise_ == NoiseKind::normal) row_rng.fill_normal(z_row, dim);
+    else row_rng.fill_uniform(z_row, dim, -1.0f, 1.0f);
+  }
 }
 
 void Gan::fill_noise(float* z, std::int64_t n) {

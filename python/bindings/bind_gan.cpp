@@ -101,6 +101,17 @@ FloatArray noise(Gan& gan, std::int64_t n) {
   return z;
 }
 
+FloatArray noise_shard(Gan& gan, std::int64_t first_row, std::int64_t n) {
+  row_count(n, "n");
+  FloatArray z = new_matrix(n, gan.noise_dim());
+  float* z_data = z.mutable_data();
+  {
+    py::gil_scoped_release release;
+    gan.draw_noise_shard(z_data, first_row, n);
+  }
+  return z;
+}
+
 // A zero-copy view of the generator average's params or buffers, owned by the GAN; an
 // empty array when averaging is off.
 py::array_t<float> average_view(const std::shared_ptr<Gan>& gan, bool buffers) {
@@ -148,7 +159,8 @@ void bind_gan(py::module_& m) {
       .def("generate", &generate, py::arg("z") = py::none(), py::arg("n") = 0,
            py::arg("averaged") = true)
       .def("discriminate", &discriminate, py::arg("x"))
-      .def("noise", &noise, py::arg("n"));
+      .def("noise", &noise, py::arg("n"))
+      .def("noise_shard", &noise_shard, py::arg("first_row"), py::arg("n"));
 }
 
 }  // namespace gankit_py

@@ -10,12 +10,30 @@
 #include "gankit/gemm.h"
 #include "gankit/loss.h"
 #include "gankit/optimizer.h"
+#include "gankit/replica_mean.h"
 
 namespace py = pybind11;
 
 namespace gankit_py {
 
 namespace {
+
+// out (n,) = the rank-ordered float64 mean of gathered's rows (replica_mean.h), in place.
+// gathered is taken as it is (a float32 (ranks, n) array, not converted and not checked
+// for NaN): gradients of a diverging step must reach the divergence guard, not an error.
+void replica_mean(py::handle gathered_obj, py::handle out_obj) {
+  FloatArray gathered = as_inplace(gathered_obj, "gathered", -1);
+  if (gathered.ndim() != 2)
+    throw py::value_error("gathered: expected a 2-D (ranks, n) array, got shape " + shape_string(gathered));
+  FloatArray out = as_inplace(out_obj, "out", gathered.shape(1));
+  const float* source = gathered.data();
+  float* target = out.mutable_data();
+  const std::int64_t ranks = gathered.shape(0), n = gathered.shape(1);
+  if (source < target + n && target < source + ranks * n)
+    throw py::value_error("out: expected a buffer apart from gathered, got one that overlaps it");
+  py::gil_scoped_release release;
+  gankit::replica_mean(source, ranks, n, target);
+}
 
 FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b) {
   FloatArray a = as_matrix(a_obj, "a", -1);
@@ -188,6 +206,7 @@ void adam_step(py::handle params_obj, py::handle grads_obj, py::handle m_obj, py
 }  // namespace
 
 void bind_kernels(py::module_& m) {
+  m.def("replica_mean", &replica_mean, py::arg("gathered"), py::arg("out").noconvert());
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
         py::arg("trans_b") = false, "op(a) @ op(b) with the core's GEMM, float32.");
   m.def("gemm_kernel", &gankit::gemm_kernel_name);

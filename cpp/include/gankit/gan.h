@@ -95,6 +95,12 @@ class Gan {
   void apply_generator_update();  // then the generator average, when ema is on
 
   void draw_noise(float* z, std::int64_t n);                     // (n, noise_dim)
+  // Rows [first_row, first_row + n) of a data-parallel step's noise (n, noise_dim). The
+  // step's whole noise matrix is defined row by row: global row i comes from its own
+  // stream, seeded from (key, i), where key is one draw from the GAN's RNG. Every rank
+  // draws its own rows with one call per step, so the ranks' RNGs stay equal, no rank
+  // draws rows it does not use, and the global noise is the same for any rank count.
+  void draw_noise_shard(float* z, std::int64_t first_row, std::int64_t n);
   // z null: draw noise. averaged: through the generator average (when ema is on).
   void generate(const float* z, std::int64_t n, float* x_out, bool averaged = true);
   // D of each pack of `pack` consecutive rows of x (n, data_dim): prob_out (n / pack,).
