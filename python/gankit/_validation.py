@@ -277,3 +277,14 @@ def callables(value, name: str) -> list:
         if not callable(item):
             raise TypeError(f"{name}[{i}]: expected a callable, got {type(item).__name__}")
     return items
+
+
+def communicator(value, name: str):
+    """An mpi4py communicator (MPI.COMM_WORLD or one split from it), checked by the
+    methods data-parallel training calls, so any object that offers them is taken."""
+    needed = ("Get_rank", "Get_size", "Allgather", "allgather", "bcast", "Abort")
+    missing = [method for method in needed if not callable(getattr(value, method, None))]
+    if missing:
+        raise TypeError(f"{name}: expected an mpi4py communicator such as MPI.COMM_WORLD, got "
+                        f"{_describe(value)} (no {', '.join(missing)})")
+    return value

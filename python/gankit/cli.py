@@ -113,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write OUT/checkpoint.gk every this many iterations. Default: 1000")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.gk if it exists")
     train.add_argument("--seed", type=int, default=0, help="seed of data, weights, noise and batches. Default: 0")
-    train.add_argument("--threads", type=int, default=None, help="threads of the C++ kernels (default: OMP_NUM_THREADS or all cores)")
+    train.add_argument("--threads", type=int, default=None,
+                       help="threads of the C++ kernels (default: OMP_NUM_THREADS, else all cores; under "
+                            "mpiexec the cores divided among the ranks on each machine)")
+    train.add_argument("--check-replicas", type=int, default=0, metavar="N",
+                       help="under mpiexec: every N iterations check that all ranks hold the same "
+                            "state bits, and fail if not (a debugging aid). Default: 0, off")
     train.add_argument("--out", default=None, help="output folder (default: runs/DATASET)")
     train.add_argument("--no-plot", action="store_true", help="do not draw figures even if matplotlib is installed")
     train.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -182,9 +187,18 @@ def _hidden_sizes(parser, text):
 
 def run_train(args, parser) -> int:
     import gankit as gk
+    from .distributed import world_communicator
     for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every",
                  "threads", "pack"):
         _positive(parser, getattr(args, flag), "--" + flag.replace("_", "-"))
+    if args.check_replicas < 0:
+        parser.error(f"--check-replicas: expected a non-negative integer, got {args.check_replicas}")
+    # Started by mpiexec/srun among others: train data-parallel over all of them; rank 0
+    # alone prints and writes the outputs.
+    comm = world_communicator()
+    root = comm is None or comm.Get_rank() == 0
+    if comm is None and args.check_replicas:
+        parser.error("--check-replicas: only used when started by mpiexec with more than one process")
     defaults = DEFAULTS[args.dataset]
     given = args.hidden is not None  # "--hidden ''" is an error, not the default
     if args.arch == "paper":
@@ -211,7 +225,8 @@ def run_train(args, parser) -> int:
     if args.threads:
         gk.set_num_threads(args.threads)
     out = args.out or os.path.join("runs", args.dataset)
-    os.makedirs(out, exist_ok=True)
+    if root:
+        os.makedirs(out, exist_ok=True)
 
     data = gk.datasets.load(args.dataset, n=args.n or defaults["n"], seed=args.seed)
     dim = data.shape[1]
@@ -229,8 +244,11 @@ def run_train(args, parser) -> int:
                  g_optimizer=adam(max_iter), seed=args.seed, pack=pack, ema=ema or None)
     checkpoint = os.path.join(out, "checkpoint.gk")
     resume = checkpoint if args.resume and os.path.exists(checkpoint) else None
+    if comm is not None:
+        resume = comm.bcast(resume, root=0)  # rank 0's file decides: others may not see it
+        gk.distributed.use_threads_per_rank(comm)
 
-    if not args.quiet:
+    if root and not args.quiet:
         info = gk.build_info()
         arch = (f"arch paper (G {G.sizes} relu + batch norm, D {D.sizes} maxout {D.pieces}), "
                 if args.arch == "paper" else "")
@@ -239,14 +257,18 @@ def run_train(args, parser) -> int:
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
               f"k={d_steps}, batch {batch_size}, {recipe}, {max_iter} iterations, {arch}"
               f"kernel {info['kernel']}, {info['num_threads']} threads"
+              + (f" per rank x {comm.Get_size()} MPI ranks" if comm is not None else "")
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
     start = time.perf_counter()
     hist = gan.fit(data, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
                    min_loss=args.min_loss, min_loss_on=args.min_loss_on,
                    equilibrium_tol=args.equilibrium_tol, window=args.window,
                    checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                   progress=not args.quiet, resume=resume)
+                   progress=not args.quiet, resume=resume, comm=comm,
+                   check_replicas=args.check_replicas)
     elapsed = time.perf_counter() - start
+    if not root:
+        return 0
 
     gan.save(os.path.join(out, "model.gk"))
     hist.to_csv(os.path.join(out, "history.csv"))

@@ -192,7 +192,8 @@ class GAN:
     def fit(self, X, batch_size: int = 256, d_steps: int = 1, max_iter: int = 10_000,
             min_loss: Optional[float] = None, min_loss_on: str = "g_loss",
             equilibrium_tol: Optional[float] = None, window: int = 100, checkpoint=None,
-            checkpoint_every: int = 1000, progress: bool = False, callbacks=(), resume=None) -> History:
+            checkpoint_every: int = 1000, progress: bool = False, callbacks=(), resume=None,
+            comm=None, check_replicas: int = 0) -> History:
         """Train on the rows of X (n, data_dim): each iteration runs d_steps (Goodfellow et al.'s k)
         discriminator steps on random batches of X, then one generator step.
 
@@ -209,12 +210,20 @@ class GAN:
         checkpoint: a path saved every `checkpoint_every` iterations and at the end
         (atomically); resume: a checkpoint path to continue from. callbacks:
         callables cb(iteration, record, gan) called after every iteration with that
-        iteration's values. Returns self.history (also kept on the GAN)."""
+        iteration's values. Returns self.history (also kept on the GAN).
+
+        comm: an mpi4py communicator (MPI.COMM_WORLD) to train data-parallel over its
+        ranks, batch_size being the global batch (gankit.distributed explains how, and
+        what is refused); every rank calls fit with the same arguments. Rank 0 prints
+        the progress and writes the checkpoints; every rank ends with the same GAN and
+        history. check_replicas=n (with comm) compares a digest of every rank's state
+        each n iterations and raises if they differ (a debugging aid; 0 = off)."""
         with self._exclusive("fit"):
             return training.fit(self, X, batch_size=batch_size, d_steps=d_steps, max_iter=max_iter,
                        min_loss=min_loss, min_loss_on=min_loss_on, equilibrium_tol=equilibrium_tol,
                        window=window, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                       progress=progress, callbacks=callbacks, resume=resume)
+                       progress=progress, callbacks=callbacks, resume=resume, comm=comm,
+                       check_replicas=check_replicas)
 
     @property
     def iteration(self) -> int:
@@ -382,6 +391,16 @@ class GAN:
         state = _core.Rng(check.seed(seed)).state
         with self._exclusive("reseed_noise"):
             self._gan.rng_state = state
+
+    def noise_shard(self, first_row: int, n: int) -> np.ndarray:
+        """Rows [first_row, first_row + n) of a data-parallel step's noise, float32
+        (n, noise_dim): global row i comes from its own stream, seeded from (one draw of
+        the GAN's RNG, i), so each process draws only its own rows, all processes' RNGs
+        stay equal, and the global noise is the same for any number of processes."""
+        n = check.count(n, "n")
+        first_row = check.integer(first_row, "first_row", low=0, high=check.MAX_ROWS - n)
+        with self._exclusive("noise_shard"):
+            return self._gan.noise_shard(first_row, n)
 
     def noise(self, n: int) -> np.ndarray:
         """n rows of noise from the GAN's RNG, float32 (n, noise_dim)."""

@@ -1,7 +1,9 @@
 """GAN.fit: the alternating loop of Goodfellow et al. (2014), Algorithm 1 (k
 discriminator steps, then one generator step) over the core's d_step/g_step, with stop
 rules, a divergence guard, checkpoints and progress. Each step is a single call into
-C++; this loop only draws batch indices and keeps the record."""
+C++ (in one process), or a shard's gradients, their exchange and the update
+(data-parallel over MPI, gankit.distributed); this loop only draws batch indices and
+keeps the record."""
 from __future__ import annotations
 
 import math
@@ -13,15 +15,18 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from . import _validation as check
+from .distributed import DataParallel, LocalSteps
 from .history import History
 from .stopping import StopRules
 
 
 def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optional[float],
         min_loss_on: str, equilibrium_tol: Optional[float], window: int, checkpoint,
-        checkpoint_every: int, progress: bool, callbacks: Iterable[Callable], resume) -> History:
+        checkpoint_every: int, progress: bool, callbacks: Iterable[Callable], resume,
+        comm=None, check_replicas: int = 0) -> History:
     """Train `gan` on the rows of X. GAN.fit documents the arguments and holds their
-    defaults."""
+    defaults; with `comm` (an mpi4py communicator) the steps run data-parallel over its
+    ranks (gankit.distributed)."""
     data = check.float32_rows(X, "X", gan.data_dim)
     batch_size = check.count(batch_size, "batch_size")
     if batch_size > len(data):
@@ -36,13 +41,22 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
     if resume is not None:
         resume = check.path(resume, "resume")
     callbacks = check.callables(callbacks, "callbacks")
+    check_replicas = check.integer(check_replicas, "check_replicas", low=0)
+    if comm is None:
+        if check_replicas:
+            raise ValueError("check_replicas: only used with comm (data-parallel training), "
+                             f"got {check_replicas} without a communicator")
+        steps = LocalSteps(gan, data)
+    else:
+        steps = DataParallel(check.communicator(comm, "comm"), gan, data, batch_size, check_replicas)
     if resume is not None:
-        gan.resume(resume)
+        steps.on_root(lambda: gan.resume(resume))
+    steps.start()
 
     history = gan.history
     sampler = gan.batch_rng
     guard = _DivergenceGuard(gan)
-    reporter = _Progress(rules.max_iter, len(history)) if progress else None
+    reporter = _Progress(rules.max_iter, len(history)) if progress and steps.is_root else None
     time_offset = float(history["time"][-1]) if len(history) else 0.0
     start = time.perf_counter()
     reason = rules.reason_to_stop(history)
@@ -53,13 +67,14 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
             iteration_open = True
             d_loss = d_real = d_fake = 0.0
             for _ in range(d_steps):
-                batch = data[sampler.integers(0, len(data), batch_size)]
-                step = gan.d_step(batch)
-                d_loss += step.d_loss / d_steps
-                d_real += step.d_real / d_steps
-                d_fake += step.d_fake / d_steps
-            g = gan.g_step(batch_size=batch_size)
-            bad = [name for name, v in (("d_loss", d_loss), ("g_loss", g.g_loss)) if not math.isfinite(v)]
+                step_loss, step_real, step_fake = steps.d_step(sampler.integers(0, len(data), batch_size))
+                d_loss += step_loss / d_steps
+                d_real += step_real / d_steps
+                d_fake += step_fake / d_steps
+            g_loss = steps.g_step(batch_size)
+            d_loss, g_loss, d_real, d_fake, seconds = steps.iteration_values(
+                (d_loss, g_loss, d_real, d_fake, time_offset + time.perf_counter() - start))
+            bad = [name for name, v in (("d_loss", d_loss), ("g_loss", g_loss)) if not math.isfinite(v)]
             if not guard.state_is_finite():
                 bad.append("the parameters or optimizer state")
             if bad:
@@ -70,27 +85,30 @@ def fit(gan, X, *, batch_size: int, d_steps: int, max_iter: int, min_loss: Optio
                               RuntimeWarning, stacklevel=3)
                 reason = "diverged"
                 break
-            history.append(d_loss, g.g_loss, d_real, d_fake, time_offset + time.perf_counter() - start)
+            history.append(d_loss, g_loss, d_real, d_fake, seconds)
             iteration_open = False
             iteration = len(history)
-            if any(cb(iteration, _record(history), gan) for cb in callbacks):
+            steps.after_iteration(iteration)
+            if steps.any(any(cb(iteration, _record(history), gan) for cb in callbacks)):
                 reason = "callback"
             if checkpoint is not None and iteration % checkpoint_every == 0:
-                gan.save(checkpoint)
+                steps.on_root(lambda: gan.save(checkpoint))
             if reporter is not None:
                 reporter.update(history)
             if reason is None:
                 reason = rules.reason_to_stop(history)
-    except BaseException:
+    except BaseException as exc:
         # KeyboardInterrupt, ConcurrentUseError, MemoryError...: an iteration cut short
         # is undone, so the GAN is exactly at the end of its last recorded iteration and
-        # a later save or fit continues as if nothing had happened.
+        # a later save or fit continues as if nothing had happened. Data-parallel, the
+        # other ranks cannot go on without this one: the job is aborted.
         if iteration_open:
             guard.restore()
+        steps.abort(exc)
         raise
     history.stop_reason = reason
     if checkpoint is not None:
-        gan.save(checkpoint)
+        steps.on_root(lambda: gan.save(checkpoint))
     if reporter is not None:
         reporter.finish(history)
     return history
