@@ -17,10 +17,12 @@ from mpi4py import MPI
 import gankit as gk
 
 
-def make_gan(seed: int, ema):
+def make_gan(seed: int, ema, diverge=False):
     G = gk.MLP([3, 24, 24, 2])
     D = gk.MLP([4, 24, 24, 1])  # pack 2
-    return gk.GAN(G, D, seed=seed, pack=2, ema=ema)
+    # diverge: SGD steps so large that the losses overflow within a few iterations.
+    optimizer = (lambda: gk.SGD(lr=1e6)) if diverge else (lambda: None)
+    return gk.GAN(G, D, seed=seed, pack=2, ema=ema, d_optimizer=optimizer(), g_optimizer=optimizer())
 
 
 def state_digest(gan) -> bytes:
@@ -45,13 +47,14 @@ def main():
     p.add_argument("--fail-rank", type=int, default=None)
     p.add_argument("--fail-at", type=int, default=None)
     p.add_argument("--how", choices=("raise", "kill", "perturb"), default="raise")
+    p.add_argument("--diverge", action="store_true")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     comm = MPI.COMM_WORLD
     if args.threads:
         gk.set_num_threads(args.threads)
     X = gk.datasets.ring(n=2048, seed=0)
-    gan = make_gan(args.seed, ema=0.9)
+    gan = make_gan(args.seed, ema=0.9, diverge=args.diverge)
 
     def fail_on_one_rank(iteration, record, gan):
         if comm.Get_rank() == args.fail_rank and iteration == args.fail_at:
@@ -67,11 +70,11 @@ def main():
                       comm=comm, check_replicas=5, checkpoint=args.checkpoint, checkpoint_every=10,
                       resume=args.checkpoint if args.resume else None,
                       callbacks=[fail_on_one_rank] if args.fail_rank is not None else ())
-    digests = comm.gather(state_digest(gan), root=0)
+    digests = comm.gather(state_digest(gan) + history.stop_reason.encode(), root=0)
     if comm.Get_rank() == 0:
         arrays = {key: value for key, value in gan.state_dict().items() if isinstance(value, np.ndarray)}
         np.savez(args.out, **arrays, digests=np.array(digests), ranks=comm.Get_size(),
-                 threads=gk.get_num_threads(), iterations=len(history))
+                 threads=gk.get_num_threads(), iterations=len(history), stop_reason=history.stop_reason)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def run_ranks(ranks, out, *args, expect_ok=True, timeout=TIMEOUT):
     return done, None
 
 
-TIMES = {"history.time", "threads"}  # what may differ between runs that agree
+TIMES = {"history.time", "threads", "stop_reason"}  # what may differ between runs that agree
 
 
 def params_of(result):
@@ -106,6 +106,14 @@ def test_a_failing_rank_ends_the_job_with_an_error_and_the_checkpoint_survives(t
     assert not (tmp_path / "never.npz").exists()
     survivor = gk.GAN.load(checkpoint)
     assert survivor.iteration in (10, 20)
+
+
+def test_divergence_is_caught_alike_on_every_rank(tmp_path):
+    _, result = run_ranks(2, tmp_path / "d.npz", "--iterations", 200, "--diverge")
+    assert str(result["stop_reason"]) == "diverged"
+    assert int(result["iterations"]) < 200
+    assert result["digests"][0] == result["digests"][1]
+    assert np.isfinite(params_of(result)).all()
 
 
 def test_check_replicas_catches_ranks_that_drift_apart(tmp_path):
