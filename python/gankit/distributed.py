@@ -38,8 +38,9 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 import traceback
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -197,6 +198,7 @@ class DataParallel:
         return step.d_loss, step.d_real, step.d_fake
 
     def g_step(self, batch_size: int) -> float:
+        # batch_size is the global batch, already split into shard_rows per rank.
         z = self.gan.noise_shard(self.first_row, self.shard_rows)
         step = self.gan.g_step(z, update=False)
         self._average_gradients("G", self.gan.G)
@@ -204,7 +206,6 @@ class DataParallel:
         return step.g_loss
 
     def _average_gradients(self, name: str, net) -> None:
-        import time
         start = time.perf_counter()
         gathered = self._gathered[name]
         self.comm.Allgather(net.grads, gathered)
@@ -264,8 +265,8 @@ class LocalSteps:
     def after_iteration(self, iteration: int) -> None:
         pass
 
-    def abort(self, exc: BaseException) -> Optional[None]:
-        return None  # nothing to end: the exception propagates to the caller
+    def abort(self, exc: BaseException) -> None:
+        pass  # nothing to end: the exception propagates to the caller
 
 
 def fit(gan, X, *, comm, **options):
