@@ -11,7 +11,8 @@ from gankit.cli import BENCHMARKS
 ROOT = os.path.join(os.path.dirname(__file__), os.pardir)
 # An option each benchmark's --help must list.
 OPTIONS = {"speed": "--frameworks", "profile": "--configs", "gemm": "--kernel", "pack_ema_cost": "--rounds",
-           "losses": "--d-steps", "quality": "--rows"}
+           "losses": "--d-steps", "quality": "--rows",
+           "scaling": "--layouts"}
 
 
 def test_every_benchmark_is_checked_here():

@@ -49,7 +49,7 @@ ARCH_DATASETS = ("ring", "grid")
 
 # `gankit bench NAME ...` runs gankit.bench.NAME.main(options); benchmarks/NAME.py does the same.
 BENCHMARKS = {name: f"gankit.bench.{name}"
-              for name in ("speed", "profile", "gemm", "pack_ema_cost", "losses", "quality")}
+              for name in ("speed", "profile", "gemm", "pack_ema_cost", "losses", "quality", "scaling")}
 
 
 class CliError(Exception):
