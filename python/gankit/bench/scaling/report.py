@@ -135,7 +135,7 @@ def paper_tables(report: dict) -> List[str]:
              "|---|---:|---:|---:|---:|" + "---:|" * (2 * len(links) + 1)]
     for n in nets:
         lk = n["links_gbit_per_s"]
-        lines.append(f"| {n['network']} ({n['describe']}) | {n['params']['G']:,} | {n['params']['D']:,} "
+        lines.append(f"| {'/'.join(n['configs'])} ({n['describe']}) | {n['params']['G']:,} | {n['params']['D']:,} "
                      f"| {_mb(n['replica_bytes_per_iteration'])} | {_mb(n['allgather_bytes_per_rank_per_iteration'])} "
                      + "".join(f"| {_ms(lk[g]['allgather_seconds'])} " for g in links)
                      + f"| {_mb(n['reduce_scatter_bytes_per_rank_per_iteration'])} "
@@ -149,7 +149,7 @@ def paper_tables(report: dict) -> List[str]:
               "|---|---:|---:|---:|" + "---:|" * len(links)]
     for n in nets:
         for b in n["batches"]:
-            lines.append(f"| {n['network']} | {b['global_batch']:,} | {b['shard_rows']} | {_ms(b['compute_seconds'])} "
+            lines.append(f"| {'/'.join(n['configs'])} | {b['global_batch']:,} | {b['shard_rows']} | {_ms(b['compute_seconds'])} "
                          + "".join(f"| {b['allgather_over_compute'][g]:.2f} " for g in links) + "|")
     lines += ["", "Global batch at which the network time equals the per-rank compute (from the timed shards, "
               "linear between them):", "",
@@ -158,7 +158,7 @@ def paper_tables(report: dict) -> List[str]:
               "|---|" + "---:|" * (2 * len(links))]
     for n in nets:
         lk = n["links_gbit_per_s"]
-        lines.append(f"| {n['network']} " + "".join(f"| {_break_even(lk[g]['break_even'])} " for g in links)
+        lines.append(f"| {'/'.join(n['configs'])} " + "".join(f"| {_break_even(lk[g]['break_even'])} " for g in links)
                      + "".join(f"| {_break_even(lk[g]['break_even_reduce_scatter'])} " for g in links) + "|")
     lines += ["", DETERMINISM_NOTE, "", "Formulas:", ""]
     lines += [f"- {name.replace('_', ' ')}: {text}" for name, text in FORMULAS.items()]

@@ -82,12 +82,12 @@ def data_parallel(runs: Dict[tuple, List[dict]], cases, units, threads: int) -> 
 
 def paper(runs: Dict[tuple, List[dict]], configs: Sequence[str], global_batches: Sequence[int]) -> List[dict]:
     out = []
-    for network in distinct_networks(configs):
+    for network, sharing in distinct_networks(configs).items():
         shard_seconds = {}
         for batch in global_batches:
             rows = shard_rows_for(batch, NODES)
             timed = runs.get((LOCAL, "split", network, rows))
             if timed:
                 shard_seconds[rows] = summarise(timed)["median_seconds_per_iteration"]
-        out.append(sixteen_nodes(network, shard_seconds, global_batches))
+        out.append({**sixteen_nodes(network, shard_seconds, global_batches), "configs": sharing})
     return out
