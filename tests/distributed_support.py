@@ -15,6 +15,7 @@ import numpy as np
 from mpi4py import MPI
 
 import gankit as gk
+import gankit.distributed
 
 
 def make_gan(seed: int, ema, diverge=False):
@@ -48,9 +49,12 @@ def main():
     p.add_argument("--fail-at", type=int, default=None)
     p.add_argument("--how", choices=("raise", "kill", "perturb"), default="raise")
     p.add_argument("--diverge", action="store_true")
+    p.add_argument("--exchange", choices=("allgather", "reduce_scatter"), default=None)
     p.add_argument("--out", required=True)
     args = p.parse_args()
     comm = MPI.COMM_WORLD
+    if args.exchange is not None:  # force one exchange whatever the rank count
+        gk.distributed.ALLGATHER_MAX_RANKS = 1 << 30 if args.exchange == "allgather" else 0
     if args.threads:
         gk.set_num_threads(args.threads)
     X = gk.datasets.ring(n=2048, seed=0)

@@ -17,10 +17,14 @@ drift apart. Per step:
    depend on R;
 3. the C++ step runs forward and backward on the shard (update=False), leaving the
    gradients in the network's one flat gradient buffer;
-4. the buffers are exchanged with one MPI Allgather (no copy per layer) and averaged in
-   rank order in float64 (gankit._core.replica_mean): never MPI's reduction, whose order
-   is unspecified, so the result is the same bits on every rank, in every run, at any
-   thread count and on any MPI;
+4. the buffers are exchanged (no copy per layer) and averaged in rank order in float64
+   (gankit._core.replica_mean): never MPI's reduction, whose order is unspecified, so
+   the result is the same bits on every rank, in every run, at any thread count and on
+   any MPI. Up to ALLGATHER_MAX_RANKS ranks, one Allgather hands every rank all the
+   copies; beyond, an ordered reduce-scatter: an Alltoall hands each rank every copy of
+   its 1/R slice of the buffer, it averages them, and an Allgather returns the averaged
+   slices. Every element is averaged the same way in both, so they give the same bits;
+   the second moves 2 (R - 1) / R copies per rank instead of R - 1;
 5. every rank applies the same optimizer update (apply_update).
 
 So a run with R ranks is bitwise reproducible, and differs from one process with the
@@ -124,6 +128,20 @@ def require_data_parallel(gan, batch_size: int, ranks: int) -> int:
     return batch_size // ranks
 
 
+# The most ranks for which one Allgather of whole copies is the exchange: at 2 it moves as
+# much as the reduce-scatter's two collectives, beyond it moves (R - 1) / (2 (R - 1) / R)
+# = R / 2 times more.
+ALLGATHER_MAX_RANKS = 2
+
+
+def slices(n: int, parts: int):
+    """(counts, offsets) of n elements split into `parts` contiguous slices, the first
+    n % parts one longer."""
+    counts = [n // parts + (1 if r < n % parts else 0) for r in range(parts)]
+    offsets = [sum(counts[:r]) for r in range(parts)]
+    return counts, offsets
+
+
 class DataParallel:
     """fit's steps over the ranks of `comm` (see the module docstring); training.fit
     drives it through the same methods as its single-process steps."""
@@ -136,8 +154,11 @@ class DataParallel:
         self.shard_rows = require_data_parallel(gan, batch_size, self.size)
         self.first_row = self.rank * self.shard_rows
         self.check_replicas = check_replicas
-        # One receive buffer per network, allocated once: row r holds rank r's gradients.
-        self._gathered = {name: np.empty((self.size, net.num_params), np.float32)
+        # One receive buffer per network, allocated once: row r holds rank r's gradients
+        # (Allgather) or rank r's copy of this rank's slice (reduce-scatter).
+        self.exchange = "allgather" if self.size <= ALLGATHER_MAX_RANKS else "reduce_scatter"
+        self._slices = {name: slices(net.num_params, self.size) for name, net in (("G", gan.G), ("D", gan.D))}
+        self._gathered = {name: np.empty((self.size, self._received_columns(name, net)), np.float32)
                           for name, net in (("G", gan.G), ("D", gan.D))}
         self._values = np.empty((self.size, 5), np.float64)
         self.seconds_in_reduction = 0.0
@@ -205,12 +226,33 @@ class DataParallel:
         self.gan.apply_update("G")
         return step.g_loss
 
+    def _received_columns(self, name: str, net) -> int:
+        if self.exchange == "allgather":
+            return net.num_params
+        counts, _ = self._slices[name]
+        return counts[self.rank]
+
     def _average_gradients(self, name: str, net) -> None:
         start = time.perf_counter()
-        gathered = self._gathered[name]
-        self.comm.Allgather(net.grads, gathered)
-        _core.replica_mean(gathered, net.grads)
+        gathered, grads = self._gathered[name], net.grads
+        if self.exchange == "allgather":
+            self.comm.Allgather(grads, gathered)
+            _core.replica_mean(gathered, grads)
+        else:
+            self._ordered_reduce_scatter(name, grads, gathered)
         self.seconds_in_reduction += time.perf_counter() - start
+
+    def _ordered_reduce_scatter(self, name: str, grads: np.ndarray, gathered: np.ndarray) -> None:
+        from mpi4py import MPI
+        counts, offsets = self._slices[name]
+        mine, size = counts[self.rank], self.size
+        # Rank j receives every rank's copy of slice j, row i of its buffer from rank i.
+        self.comm.Alltoallv([grads, (counts, offsets), MPI.FLOAT],
+                            [gathered, ([mine] * size, [i * mine for i in range(size)]), MPI.FLOAT])
+        if mine:
+            start = offsets[self.rank]
+            _core.replica_mean(gathered, grads[start:start + mine])
+        self.comm.Allgatherv(MPI.IN_PLACE, [grads, (counts, offsets), MPI.FLOAT])
 
     def iteration_values(self, values):
         """The iteration's (d_loss, g_loss, d_real, d_fake, time) as every rank records it:

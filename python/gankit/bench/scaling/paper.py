@@ -23,12 +23,13 @@ FLOAT32_BYTES = 4
 FORMULAS = {
     "gradient_bytes": "4 × num_params per network; per iteration (k=1) D once and G once: "
                       "4 (P_D + P_G) bytes per replica",
-    "allgather": "Allgather (the implementation): every rank receives the other R − 1 ranks' whole "
-                 "copies, (R − 1) × 4 (P_D + P_G) bytes per rank per iteration (and, in a ring, "
-                 "sends as much)",
+    "allgather": "Allgather (the implementation's exchange up to 2 ranks): every rank receives the "
+                 "other R − 1 ranks' whole copies, (R − 1) × 4 (P_D + P_G) bytes per rank per "
+                 "iteration (and, in a ring, sends as much)",
     "allreduce": "ring allreduce (reduce-scatter + allgather), for comparison: "
                  "2 (R − 1) / R × 4 (P_D + P_G) bytes per rank",
-    "ordered_reduce_scatter": "deterministic reduce-scatter design: an Alltoall hands each rank the R "
+    "ordered_reduce_scatter": "ordered reduce-scatter (the implementation's exchange beyond 2 ranks): "
+                              "an Alltoall hands each rank the R "
                               "pieces of its 1/R slice ((R − 1)/R of a copy received), it sums them "
                               "in rank order, an Allgather returns the averaged slices ((R − 1)/R "
                               "again): 2 (R − 1) / R × 4 (P_D + P_G) bytes per rank, as an allreduce",

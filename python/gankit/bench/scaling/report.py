@@ -7,14 +7,16 @@ from typing import List
 from .paper import FORMULAS, LINKS_GBIT_PER_S
 
 DETERMINISM_NOTE = (
-    "The implementation exchanges gradients with one Allgather per network and averages the "
-    "R copies in rank order (`gankit._core.replica_mean`, float64), never MPI's reduction, "
-    "whose order is unspecified: the mean is the same bits on every rank, in every run, on "
-    "any MPI. The price is bandwidth: each rank receives R − 1 whole copies, R/2 times a ring "
-    "allreduce's 2 (R − 1)/R (8× at R = 16), and sums all R itself. A reduce-scatter design "
-    "keeps the fixed order at an allreduce's cost: an Alltoall gives each rank the R pieces of "
-    "its 1/R slice, it sums them in rank order, an Allgather returns the averaged slices — "
-    "2 (R − 1)/R copies per rank, and each rank sums only its slice.")
+    "Gradients are averaged in rank order in float64 (`gankit._core.replica_mean`), never by "
+    "MPI's reduction, whose order is unspecified: the mean is the same bits on every rank, in "
+    "every run, on any MPI. Up to 2 ranks one Allgather hands every rank the R − 1 other whole "
+    "copies; beyond 2 the exchange is an ordered reduce-scatter: an Alltoall gives each rank "
+    "every copy of its 1/R slice, it averages them in rank order, an Allgather returns the "
+    "averaged slices — 2 (R − 1)/R copies per rank, a ring allreduce's volume (an Allgather "
+    "would move R/2 times more, 8× at R = 16). Both average every element the same way, so "
+    "they give the same bits (tests/test_distributed.py). This run's layouts have at most "
+    "2 ranks, so the measured exchange is the Allgather; the 16-node rows are the "
+    "reduce-scatter's, with the Allgather's for comparison.")
 
 
 def _rate(value: float) -> str:
@@ -127,8 +129,8 @@ def paper_tables(report: dict) -> List[str]:
     links = [str(g) for g in LINKS_GBIT_PER_S]
     lines = [f"### On paper: {nodes} nodes (computed, not measured)", "",
              f"Gradient bytes, and network time per iteration at {' and '.join(links)} Gb/s (bandwidth only, "
-             "no latency: lower bounds). Allgather: what the implementation sends; reduce-scatter: the "
-             "deterministic design below.", "",
+             "no latency: lower bounds). Reduce-scatter: what the implementation sends beyond 2 ranks; "
+             "Allgather: what one Allgather of whole copies would (its exchange up to 2 ranks).", "",
              "| network | P_G | P_D | gradients per iteration, MB | Allgather MB received per rank "
              + "".join(f"| Allgather ms at {g} Gb/s " for g in links)
              + "| reduce-scatter MB per rank " + "".join(f"| reduce-scatter ms at {g} Gb/s " for g in links) + "|",
@@ -141,8 +143,8 @@ def paper_tables(report: dict) -> List[str]:
                      + f"| {_mb(n['reduce_scatter_bytes_per_rank_per_iteration'])} "
                      + "".join(f"| {_ms(lk[g]['reduce_scatter_seconds'])} " for g in links) + "|")
     lines += ["", f"Per-rank compute, measured here: the split step (gradients + update, no exchange) on a "
-              f"shard of B/{nodes} rows, {threads} threads standing for one node; and Allgather time ÷ that "
-              "compute (above 1: the network is the bottleneck even if it overlapped the compute perfectly; "
+              f"shard of B/{nodes} rows, {threads} threads standing for one node; and an Allgather's time ÷ "
+              "that compute (above 1: the network is the bottleneck even if it overlapped the compute perfectly; "
               "without overlap, as implemented, an iteration takes their sum).", "",
               f"| network | global batch B | rows per rank (B/{nodes}) | compute ms per iteration "
               + "".join(f"| Allgather ÷ compute at {g} Gb/s " for g in links) + "|",
