@@ -233,6 +233,8 @@ class DataParallel:
         return counts[self.rank]
 
     def _average_gradients(self, name: str, net) -> None:
+        if self.size == 1:
+            return  # the mean of one copy is that copy, bit for bit (replica_mean.h)
         start = time.perf_counter()
         gathered, grads = self._gathered[name], net.grads
         if self.exchange == "allgather":
