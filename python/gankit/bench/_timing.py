@@ -26,3 +26,15 @@ def best_seconds(fn: Callable[[], object], repeat: int, min_run_seconds: float,
             fn()
         best = min(best, (time.perf_counter() - start) / calls)
     return best
+
+
+def elapsed_logger(stream=None) -> Callable[[str], None]:
+    """log(message): the message on stderr after the seconds since this call, so a long
+    benchmark shows where it is and how long each part took."""
+    import sys
+    start = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=stream or sys.stderr, flush=True)
+
+    return log

@@ -16,6 +16,7 @@ from .driver import find_mpiexec, parallel_cases, run_rounds
 from .iterations import MIN_ITERATIONS
 from .options import parse_args
 from .paper import FORMULAS, PAPER_GLOBAL_BATCHES, QUICK_PAPER_GLOBAL_BATCHES
+from .._timing import elapsed_logger
 from .report import DETERMINISM_NOTE, markdown_report, plain_summary
 
 
@@ -62,10 +63,7 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = "gankit bench scaling
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv, prog)
     args.argv = argv
-    start = time.perf_counter()
-
-    def log(message: str) -> None:
-        print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
+    log = elapsed_logger()
 
     report = run_benchmark(args, log)
     text = markdown_report(report)

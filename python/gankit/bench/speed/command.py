@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Dict
 
+from .._timing import elapsed_logger
 from .configs import CONFIGS, FLOP_FORMULA, minimal_flops
 from .options import parse_args
 from .report import machine_info, markdown_report
@@ -68,10 +69,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     args.argv = argv
 
-    start = time.perf_counter()
-
-    def log(message: str) -> None:
-        print(f"[{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
+    log = elapsed_logger()
 
     report = run_benchmark(args, log)
     text = markdown_report(report)
