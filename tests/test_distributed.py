@@ -202,6 +202,17 @@ def test_a_launch_of_several_processes_without_mpi4py_is_refused(monkeypatch):
         distributed.world_communicator()
 
 
+@pytest.mark.parametrize("mine, local, threads", [
+    ({0, 1, 2, 3}, [{0, 1, 2, 3}] * 2, 2),              # two ranks share four cores
+    ({0, 1}, [{0, 1}, {2, 3}], 2),                       # bound to their own cores
+    ({0}, [{0}] * 3, 1),                                 # more ranks than cores: never 0
+    ({0, 1, 2, 3, 4, 5}, [{0, 1, 2, 3, 4, 5}, {4, 5, 6, 7}, {8, 9}], 3),  # partly shared
+])
+def test_threads_per_rank_divide_the_cores_a_rank_shares(mine, local, threads):
+    frozen = [frozenset(cores) for cores in local]
+    assert distributed.threads_from_affinities(frozenset(mine), frozen) == threads
+
+
 def test_no_launcher_means_one_process(monkeypatch):
     for name in distributed.LAUNCHER_SIZE_VARIABLES:
         monkeypatch.delenv(name, raising=False)

@@ -88,16 +88,25 @@ def world_communicator():
 
 
 def threads_per_rank(comm) -> int:
-    """Cores of this machine divided among the ranks on it (at least 1), so the ranks'
-    OpenMP threads together never oversubscribe the cores."""
+    """Threads for this rank so that the ranks on this machine never oversubscribe its
+    cores: see threads_from_affinities. Collective over comm."""
     from mpi4py import MPI
     local = comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
-        local_ranks = local.Get_size()
+        mine = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else frozenset(range(os.cpu_count() or 1))
+        return threads_from_affinities(mine, local.allgather(mine))
     finally:
         local.Free()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // local_ranks)
+
+
+def threads_from_affinities(mine: frozenset, local: list) -> int:
+    """The cores this rank may run on (`mine`), divided among the ranks on the same
+    machine that may run on them too (`local`: every local rank's set, this one's
+    included): all of them when the launcher bound each rank to its own cores, a 1/R
+    share when R ranks share the same cores; at least 1."""
+    sharing = sum(1 for cores in local if cores & mine)
+    return max(1, len(mine) // max(1, sharing))
 
 
 def use_threads_per_rank(comm) -> None:
