@@ -129,6 +129,16 @@ def test_divergence_is_caught_alike_on_every_rank(tmp_path):
     assert np.isfinite(params_of(result)).all()
 
 
+def test_a_bad_checkpoint_to_resume_fails_on_every_rank_without_a_hang(tmp_path):
+    """Rank 0 reads the file and hands the error to the others (no rank waits forever)."""
+    checkpoint = tmp_path / "ck.gk"
+    checkpoint.write_bytes(b"not a gankit checkpoint")
+    done, _ = run_ranks(2, tmp_path / "never.npz", "--iterations", 10, "--checkpoint", checkpoint,
+                        "--resume", expect_ok=False)
+    assert done.returncode != 0
+    assert done.stderr.count("CheckpointError") >= 2, done.stderr  # raised on both ranks
+
+
 def test_check_replicas_catches_ranks_that_drift_apart(tmp_path):
     done, _ = run_ranks(2, tmp_path / "never.npz", "--iterations", 1000, "--fail-rank", 1, "--fail-at", 7,
                         "--how", "perturb", expect_ok=False)

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import sys
 import time
 import traceback
@@ -177,16 +178,18 @@ class DataParallel:
         """work() on rank 0 only, its result or exception given to every rank: an error
         there (a missing checkpoint, a full disk) is raised on all ranks alike instead of
         leaving the others waiting."""
-        outcome = None
-        if self.is_root:
-            try:
-                outcome = (True, work())
-            except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
-                outcome = (False, exc)
-        ok, value = self.comm.bcast(outcome, root=0)
-        if not ok:
-            raise value
-        return value
+        if not self.is_root:
+            ok, value = self.comm.bcast(None, root=0)
+            if not ok:
+                raise value
+            return value
+        try:
+            result = work()
+        except Exception as exc:
+            self.comm.bcast((False, _sendable(exc)), root=0)
+            raise  # here with its own traceback
+        self.comm.bcast((True, result), root=0)
+        return result
 
     def start(self) -> None:
         """Check every rank built the same GAN, then give all of them rank 0's state
@@ -285,6 +288,15 @@ class DataParallel:
               + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
               file=sys.stderr, flush=True)
         self.comm.Abort(1)
+
+
+def _sendable(exc: Exception) -> Exception:
+    """exc, if it survives pickling (bcast pickles it); else a RuntimeError with its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to round-trip means: send the text
+        return RuntimeError(f"on rank 0: {type(exc).__name__}: {exc}")
 
 
 class LocalSteps:
