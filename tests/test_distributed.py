@@ -1,7 +1,7 @@
 """Data-parallel training over MPI: `mpiexec -n R` runs of tests/distributed_support.py
 (through a subprocess, with a timeout), and the checks that refuse what it cannot do.
 
-Stated tolerance (README, "Beyond one machine"): 2 ranks and 1 process with the same global
+Stated tolerance (docs/scale-out.md, "Reproducibility"): 2 ranks and 1 process with the same global
 batch see the same rows and the same noise, and differ only in how the batch's gradient
 mean is rounded (two half-batch means averaged in float64 vs one mean), so after 30
 iterations their parameters agree to 1e-5 (measured: a few 1e-8).
