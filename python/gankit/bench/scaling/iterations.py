@@ -9,7 +9,7 @@ a speed-benchmark config's networks, in one of four ways.
     local          fit's one-process step (distributed.LocalSteps): B rows drawn from
                    a data matrix by the GAN's batch RNG, then the fused steps
     data_parallel  fit's data-parallel step (distributed.DataParallel) over the ranks
-                   of MPI.COMM_WORLD: shard, gradients, Allgather + ordered mean, update
+                   of MPI.COMM_WORLD: shard, gradients, exchange + ordered mean, update
 
 Every kind starts from the same Glorot weights (speed.configs.initial_state's seeds)
 and Adam settings as the speed benchmark, so its figures compare with that benchmark's.
