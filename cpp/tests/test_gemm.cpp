@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "../src/gemm/blocking.h"
 #include "../src/gemm/ukernel.h"
 #include "gankit/aligned_buffer.h"
 #include "gankit/gemm.h"
@@ -182,7 +183,7 @@ struct Shape {
 // Shapes that cut every loop of the framework somewhere awkward for this kernel.
 std::vector<Shape> awkward_shapes(const gemm_detail::MicroKernel& kernel) {
   const std::int64_t mr = kernel.mr, nr = kernel.nr;
-  const gemm_detail::Blocking& blk = kernel.blocking;
+  const gemm_detail::Blocking& blk = gemm_detail::blocking_for(kernel).blocking;
   return {
       {1, 1, 1},          {1, 1, 17},          {1, 31, 1},           {17, 1, 5},
       {2, 3, 0},          {0, 5, 3},           {5, 0, 3},            {31, 33, 97},
@@ -214,9 +215,9 @@ TEST_CASE(gemm_crosses_all_blocks_at_once) {
   for (const std::string& name : sweep.kernels()) {
     gemm_select_kernel(name);
     const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
-    const std::int64_t m = kernel.blocking.mc + 2 * kernel.mr + 3;
+    const std::int64_t m = gemm_detail::blocking_for(kernel).blocking.mc + 2 * kernel.mr + 3;
     const std::int64_t n = 5 * kernel.nr + 7;
-    const std::int64_t k = kernel.blocking.kc + 9;
+    const std::int64_t k = gemm_detail::blocking_for(kernel).blocking.kc + 9;
     for (Layout la : {Layout::row_major, Layout::transposed})
       for (Layout lb : {Layout::row_major, Layout::transposed})
         check_case(Case{m, n, k, la, lb, false, nullptr}, 7);
@@ -230,7 +231,7 @@ TEST_CASE(gemm_epilogue_bias_and_every_activation) {
                                     Activation::sigmoid};
   for (const std::string& name : sweep.kernels()) {
     gemm_select_kernel(name);
-    const std::int64_t k_past_kc = gemm_detail::active_micro_kernel().blocking.kc + 3;
+    const std::int64_t k_past_kc = gemm_detail::blocking_for(gemm_detail::active_micro_kernel()).blocking.kc + 3;
     for (Activation act : activations)
       for (bool with_bias : {false, true})
         for (std::int64_t k : {std::int64_t{0}, std::int64_t{1}, std::int64_t{31}, k_past_kc})
@@ -258,9 +259,9 @@ TEST_CASE(gemm_ones_row_appends_column_sums) {
   for (const std::string& name : sweep.kernels()) {
     gemm_select_kernel(name);
     const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
-    const std::int64_t ms[] = {1, 2, kernel.mr, kernel.mr + 1, 29, kernel.blocking.mc + 1};
+    const std::int64_t ms[] = {1, 2, kernel.mr, kernel.mr + 1, 29, gemm_detail::blocking_for(kernel).blocking.mc + 1};
     const std::int64_t ns[] = {1, 3, 4, 5, kernel.nr + 1};
-    const std::int64_t ks[] = {1, 7, kernel.blocking.kc + 1};
+    const std::int64_t ks[] = {1, 7, gemm_detail::blocking_for(kernel).blocking.kc + 1};
     for (std::int64_t m : ms)
       for (std::int64_t n : ns)
         for (std::int64_t k : ks)
@@ -378,7 +379,7 @@ TEST_CASE(gemm_bitwise_identical_for_any_thread_count) {
   };
   for (const std::string& name : sweep.kernels()) {
     gemm_select_kernel(name);
-    const gemm_detail::Blocking blk = gemm_detail::active_micro_kernel().blocking;
+    const gemm_detail::Blocking blk = gemm_detail::blocking_for(gemm_detail::active_micro_kernel()).blocking;
     const Problem problems[] = {
         {blk.mc + 57, 301, 2 * blk.kc + 19, Layout::row_major, false, true},
         {203, 257, blk.kc + 1, Layout::transposed, true, false},

@@ -14,6 +14,19 @@ namespace py = pybind11;
 
 namespace gankit_py {
 
+namespace {
+
+py::dict cache_level(const gankit::CacheLevelInfo& level) {
+  py::dict d;
+  d["size_bytes"] = level.size_bytes;
+  d["ways"] = level.ways;
+  d["line_bytes"] = level.line_bytes;
+  d["shared_by"] = level.shared_by;
+  return d;
+}
+
+}  // namespace
+
 void bind_build_info(py::module_& m) {
   m.def("build_info", [] {
     const gankit::BuildInfo info = gankit::build_info();
@@ -23,6 +36,18 @@ void bind_build_info(py::module_& m) {
     d["kernel"] = info.gemm_kernel;
     d["elementwise_kernel"] = gankit::activation_kernel_name();
     d["available_kernels"] = gankit::gemm_available_kernels();
+    py::dict blocking;
+    blocking["kc"] = info.gemm_blocking.kc;
+    blocking["mc"] = info.gemm_blocking.mc;
+    blocking["nc"] = info.gemm_blocking.nc;
+    blocking["source"] = info.gemm_blocking.source;
+    d["gemm_blocking"] = blocking;
+    py::dict caches;
+    caches["l1d"] = cache_level(info.caches.l1d);
+    caches["l2"] = cache_level(info.caches.l2);
+    caches["l3"] = cache_level(info.caches.l3);
+    caches["source"] = info.caches.source;
+    d["caches"] = caches;
     d["openmp"] = info.openmp;
     d["num_threads"] = info.num_threads;
     return d;

@@ -18,7 +18,10 @@ from ._version import __version__
 
 
 def build_info() -> dict:
-    """Compiler, GEMM micro-kernel in use, OpenMP and thread count of the core."""
+    """Compiler, GEMM micro-kernel in use and its cache blocking (``gemm_blocking``: kc,
+    mc, nc and where they came from), the caches they were derived from (``caches``),
+    OpenMP and thread count of the core. Results are bitwise reproducible for a given
+    ``kernel`` and ``gemm_blocking["kc"]``."""
     return dict(_core.build_info())
 
 

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, help="output .npy file (float32, shape (n, features))")
     sample.add_argument("--seed", type=int, default=None, help="seed the noise (default: continue the model's RNG)")
 
-    sub.add_parser("info", help="print build information (compiler, kernel, OpenMP, threads)")
+    sub.add_parser("info", help="print build information (compiler, kernel and its cache blocking, caches, OpenMP, threads)")
 
     bench = sub.add_parser("bench", help="run a benchmark: speed (against NumPy, PyTorch, JAX), profile (time "
                                          "per phase), gemm, pack_ema_cost, losses (minimax vs non-saturating) "
@@ -256,7 +256,7 @@ def run_train(args, parser) -> int:
                   + (f", ema {ema}" if ema else "") + (f", pack {pack}" if pack > 1 else ""))
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
               f"k={d_steps}, batch {batch_size}, {recipe}, {max_iter} iterations, {arch}"
-              f"kernel {info['kernel']}, {info['num_threads']} threads"
+              f"kernel {info['kernel']} (kc {info['gemm_blocking']['kc']}), {info['num_threads']} threads"
               + (f" per rank x {comm.Get_size()} MPI ranks" if comm is not None else "")
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
     start = time.perf_counter()

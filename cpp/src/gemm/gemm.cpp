@@ -33,6 +33,7 @@
 #include "gankit/aligned_buffer.h"
 #include "gankit/gemm.h"
 #include "gankit/threads.h"
+#include "blocking.h"
 #include "pack.h"
 #include "skinny.h"
 #include "ukernel.h"
@@ -291,12 +292,12 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
   const MicroKernel& kernel = gemm_detail::active_micro_kernel();
   if (gemm_detail::gemm_skinny(*kernel.skinny, a, b, c, ldc, accumulate, epilogue)) return;
 
-  const gemm_detail::Blocking& full = kernel.blocking;
+  const gemm_detail::Blocking& full = gemm_detail::blocking_for(kernel).blocking;
   const bool a_in_place = kernel.run_rowmajor_a != nullptr && a.col_stride == 1 && !a.ones_row &&
                           !rows_share_cache_sets(a);
   const bool fuse = epilogue != nullptr && kernel.fuses_epilogue && gemm_detail::fusable(*epilogue);
   const GemmPlan plan{&kernel, a, b, c, ldc, accumulate, epilogue,
-                      std::min(full.mc, round_up(M, kernel.mr)), std::min(full.kc, K),
+                      std::min(full.mc, round_up(M, kernel.mr)), gemm_detail::balanced_depth(K, full.kc),
                       std::min(full.nc, round_up(N, kernel.nr)), a_in_place, fuse};
   // A tile costs its FMAs plus a fixed part (packing, the store, the epilogue) worth
   // about eight k steps, which decides for the shallow products: a first layer with

@@ -51,7 +51,8 @@ using MicroKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t lda,
                                float* c, std::int64_t ldc, int m, int n, bool accumulate,
                                const TileEpilogue* epilogue);
 
-// Cache blocking that suits one kernel's register tile (see gemm.cpp for the roles):
+// Cache blocking for one kernel's register tile (see gemm.cpp for the roles, and
+// blocking.h for how it is derived from the caches):
 // kc: depth of one packed panel, so an A and a B micro-panel share L1;
 // mc: rows of the packed A block kept in L2 (a multiple of mr);
 // nc: columns of the packed B panel kept in L3 (a multiple of nr).
@@ -67,13 +68,16 @@ struct MicroKernel {
   int nr;
   MicroKernelFn run;       // null where the file was built for another architecture
   bool (*cpu_supports)();  // true when this CPU can execute `run` (cpu/cpu_features.h)
-  Blocking blocking;
+  Blocking blocking;  // its own constants: where it opts out of the model, or caches are unknown
   const SkinnyKernels* skinny;  // the loops for products at most kSkinnyMaxN wide
   // Optional: A read in place when it is row-major (no packing; null: always pack),
   // and whether `run`/`run_rowmajor_a` apply a fusable epilogue themselves (else the
   // framework applies it to the stored tile).
   MicroKernelFn run_rowmajor_a;
   bool fuses_epilogue;
+  // True: run with the cache model's blocking (blocking.h); false: with `blocking`,
+  // where a measurement on the kernel's own CPUs beat the model.
+  bool blocking_from_model;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;

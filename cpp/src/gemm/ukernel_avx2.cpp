@@ -154,15 +154,16 @@ GANKIT_TARGET_AVX2 void avx2_6x16_rowmajor_a(std::int64_t k, const float* a, std
 
 }  // namespace
 
-// kc = 256: the B micro-panel (256 x 16, 16 KiB) takes half of a 32 KiB L1 and stays
-// there while A micro-panels (6 KiB) stream past it; at kc = 512 the panel alone would
-// fill L1 and be evicted by A. mc = 144: the A block (144 x 256, 144 KiB) stays in L2.
-// nc = 2048: the B panel (256 x 2048, 2 MiB) in L3. BLIS's Zen configurations use the
-// same 6 x 16 / 144 / 256 blocking for sgemm.
+// The blocking comes from the cache model (blocking.h): on a Zen 3 core (32 KiB 8-way
+// L1, 512 KiB 8-way L2) kc = 320, the B micro-panel (320 x 16, 20 KiB) in 5 of the L1's
+// 8 ways and an A micro-panel (7.5 KiB) in 2; mc = 306 (A block 383 KiB, 6 of the L2's
+// ways). The constants below are BLIS's Zen sgemm blocking, kept for a machine whose
+// caches cannot be read.
 const MicroKernel& avx2_micro_kernel() {
   static const MicroKernel kernel{"avx2", kMR, kNR, avx2_6x16_packed, cpu_detail::has_avx2_fma,
                                   Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
-                                  avx2_6x16_rowmajor_a, /*fuses_epilogue=*/true};
+                                  avx2_6x16_rowmajor_a, /*fuses_epilogue=*/true,
+                                  /*blocking_from_model=*/true};
   return kernel;
 }
 
@@ -171,7 +172,8 @@ const MicroKernel& avx2_micro_kernel() {
 const MicroKernel& avx2_micro_kernel() {
   static const MicroKernel kernel{"avx2", 6, 16, nullptr, cpu_detail::has_avx2_fma,
                                   Blocking{144, 256, 2048}, &avx2_skinny_kernels(),
-                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  /*blocking_from_model=*/true};
   return kernel;
 }
 

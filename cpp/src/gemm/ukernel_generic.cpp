@@ -45,7 +45,8 @@ bool always_supported() { return true; }
 const MicroKernel& generic_micro_kernel() {
   static const MicroKernel kernel{"generic", kMR, kNR, generic_4x8, always_supported,
                                   Blocking{144, 256, 2048}, &generic_skinny_kernels(),
-                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false};
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  /*blocking_from_model=*/true};
   return kernel;
 }
 
