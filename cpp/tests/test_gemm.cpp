@@ -341,6 +341,37 @@ TEST_CASE(gemm_a_rows_4kib_apart_packed_same_bits_as_in_place) {
   }
 }
 
+// Row-major A is read in place for products up to 16 micro-panels wide and packed
+// beyond: the columns a narrow product shares with a wide one come out to the bit, with
+// K past one block and tiles at every edge.
+TEST_CASE(gemm_a_in_place_and_packed_same_bits) {
+  KernelSweep sweep;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
+    const std::int64_t m = 2 * kernel.mr + 5;
+    const std::int64_t k = gemm_detail::blocking_for(kernel).blocking.kc + 37;
+    const std::int64_t narrow = 16 * kernel.nr - 3, wide = 16 * kernel.nr + 5;
+    TestRng rng(950);
+    const Operand a = make_operand(m, k, Layout::row_major, rng);
+    const Operand b = make_operand(k, wide, Layout::row_major, rng);
+    const MatrixView b_narrow{b.view.data, k, narrow, b.view.row_stride, b.view.col_stride};
+    std::vector<float> c_narrow(m * narrow, kNaN), c_wide(m * wide, kNaN), expected(m * wide);
+    gemm(a.view, b_narrow, c_narrow.data(), narrow, false);
+    gemm(a.view, b.view, c_wide.data(), wide, false);
+    gemm_reference(a.view, b.view, expected.data(), wide, false);
+    bool same = true;
+    double worst = 0.0;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < wide; ++j) {
+        if (j < narrow) same = same && c_narrow[i * narrow + j] == c_wide[i * wide + j];
+        worst = std::max(worst, std::fabs(double(c_wide[i * wide + j]) - expected[i * wide + j]));
+      }
+    CHECK(same);
+    CHECK(worst <= tolerance_for(k));
+  }
+}
+
 TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
   TestRng rng(5);
   const Operand a = make_operand(4, 0, Layout::row_major, rng);

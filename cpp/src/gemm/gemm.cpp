@@ -245,15 +245,26 @@ void empty_product(float* c, std::int64_t ldc, std::int64_t rows, std::int64_t c
   if (epilogue != nullptr) apply_epilogue_tile(*epilogue, c, ldc, 0, 0, rows, cols);
 }
 
-// Row-major A is read where it lies, which spares packing it, unless its rows are a
-// multiple of 4 KiB apart (1024 floats: a 784 -> 1024 layer's output, square 1024 and
-// 2048 products). Then the six rows a micro-kernel reads map to one L1 set, and the
-// rows of an A block to 1/16 of the L2's sets, where they evict each other and the B
-// panel; packed, the block is contiguous, which is faster at those sizes
-// (`gankit bench gemm --sizes 1024,2048 --mlp 64,1024,784`).
-bool rows_share_cache_sets(const MatrixView& a) {
+// Row-major A is read where it lies, sparing the packing, only where packing would not
+// pay for itself:
+// - each packed A block is reused by every B micro-panel of the panel, so its copy is
+//   amortised over N / nr tiles, while A read in place costs every tile some speed (six
+//   strided streams instead of one contiguous one). Measured here (Zen 3, 256-1024 rows,
+//   K = 784, interleaved runs): in place is 10-17 % faster at N = 64, 3-9 % at 128, even
+//   at 256, and packing 3-8 % faster from N = 512 on. So A is read in place up to 16
+//   micro-panels (N <= 256 with the AVX2 kernel), packed beyond.
+// - rows a multiple of 4 KiB apart (1024 floats: a 784 -> 1024 layer's output, square
+//   1024 and 2048 products) are always packed: the six rows a micro-kernel reads map to
+//   one L1 set, and the rows of an A block to 1/16 of the L2's sets, where they evict
+//   each other and the B panel.
+// Both readings give the same bits: the micro-kernel does the same FMAs in the same order.
+constexpr std::int64_t kInPlaceMaxPanels = 16;
+
+bool read_a_in_place(const MicroKernel& kernel, const MatrixView& a, std::int64_t n) {
   constexpr std::int64_t kPageFloats = 4096 / sizeof(float);
-  return a.row_stride % kPageFloats == 0;
+  if (kernel.run_rowmajor_a == nullptr || a.col_stride != 1 || a.ones_row) return false;
+  if (a.row_stride % kPageFloats == 0) return false;
+  return ceil_div(n, kernel.nr) <= kInPlaceMaxPanels;
 }
 
 bool changes_nothing(const GemmEpilogue* epilogue) {
@@ -293,8 +304,7 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
   if (gemm_detail::gemm_skinny(*kernel.skinny, a, b, c, ldc, accumulate, epilogue)) return;
 
   const gemm_detail::Blocking& full = gemm_detail::blocking_for(kernel).blocking;
-  const bool a_in_place = kernel.run_rowmajor_a != nullptr && a.col_stride == 1 && !a.ones_row &&
-                          !rows_share_cache_sets(a);
+  const bool a_in_place = read_a_in_place(kernel, a, N);
   const bool fuse = epilogue != nullptr && kernel.fuses_epilogue && gemm_detail::fusable(*epilogue);
   const GemmPlan plan{&kernel, a, b, c, ldc, accumulate, epilogue,
                       std::min(full.mc, round_up(M, kernel.mr)), gemm_detail::balanced_depth(K, full.kc),
