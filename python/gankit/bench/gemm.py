@@ -25,6 +25,7 @@ import argparse
 import json
 import platform
 import sys
+import time
 
 import numpy as np
 
@@ -32,6 +33,7 @@ import gankit
 from gankit import _core
 
 from ._arguments import positive_ints
+from ._machine import cpu_identity, cpu_model
 from ._timing import best_seconds
 
 try:
@@ -171,6 +173,9 @@ def measure(args, prog: str):
 
 
 def print_table(peak, rows, repeat):
+    blocking = gankit.build_info()["gemm_blocking"]
+    print(f"CPU: {cpu_model()}; {time.strftime('%Y-%m-%d')}; gankit kc {blocking['kc']}, "
+          f"mc {blocking['mc']}, nc {blocking['nc']} ({blocking['source']}).")
     print(f"FMA peak: {peak:.1f} GFLOP/s per core (float32, measured); "
           f"figures are the best of {repeat} runs.")
     if threadpool_limits is None:
@@ -204,8 +209,11 @@ def main(argv=None, prog: str = "gankit bench gemm") -> int:
             "numpy_version": np.__version__,
             "gankit_version": getattr(gankit, "__version__", None),
             "available_kernels": _core.gemm_kernels(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+            "cpu_model": cpu_model(),
+            "cpu": cpu_identity(),
+            "build_info": gankit.build_info(),
             "machine": platform.machine(),
-            "processor": platform.processor(),
             "results": rows,
         }
         with open(args.json, "w") as f:

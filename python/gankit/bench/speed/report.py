@@ -6,7 +6,7 @@ import platform
 import statistics
 from typing import List
 
-from .._machine import cpu_model
+from .._machine import cpu_identity, cpu_model
 from .configs import CONFIGS, LEARNING_RATE
 
 FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax")
@@ -14,7 +14,7 @@ FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax")
 
 def machine_info() -> dict:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(), "usable_cpus": usable,
+    return {"cpu_model": cpu_model(), "cpu": cpu_identity(), "logical_cpus": os.cpu_count(), "usable_cpus": usable,
             "platform": platform.platform(), "python": platform.python_version()}
 
 
@@ -22,7 +22,9 @@ def _versions_line(versions: dict) -> str:
     parts = []
     build = versions.get("gankit_build")
     if "gankit" in versions:
-        detail = (f" ({build.get('compiler')}, {build.get('kernel')} kernel, "
+        blocking = build.get("gemm_blocking")
+        kc = f" kc {blocking['kc']}," if blocking else ""
+        detail = (f" ({build.get('compiler')}, {build.get('kernel')} kernel,{kc} "
                   f"OpenMP {'on' if build.get('openmp') else 'off'})") if build else ""
         parts.append(f"gankit {versions['gankit']}{detail}")
     if "numpy" in versions:
