@@ -9,7 +9,10 @@ from gankit.bench import profile
 def test_profile_writes_every_phase(tmp_path, capsys):
     out = tmp_path / "profile.json"
     assert profile.main(["--configs", "tiny", "--threads", "1", "--seconds", "0.2", "--json", str(out)]) == 0
-    (result,) = json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    assert report["cpu_model"] and report["date"] and report["build_info"]["kernel"]
+    assert report["command"].endswith("--json " + str(out))
+    (result,) = report["results"]
     assert result["config"] == "tiny" and result["threads"] == 1 and result["iterations"] > 0
     phases = result["phases_ms"]
     assert set(phases) == {"noise", "G forward", "D forward", "losses", "D backward (input gradient)",

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from . import _arguments
+from ._machine import cpu_identity, cpu_model
 from .speed.configs import CONFIGS, DEFAULT_CONFIGS, initial_state
 from .speed.gankit import GankitIteration
 from .speed.options import config_names
@@ -80,6 +82,10 @@ def main(argv=None) -> int:
             for phase, ms in sorted(r["phases_ms"].items(), key=lambda kv: -kv[1]):
                 print(f"  {phase:<22} {ms:9.3f} ms  {100 * ms / total:5.1f}%")
     if args.json:
+        report = {"benchmark": "gankit bench profile", "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                  "command": " ".join(["gankit bench profile", *(argv if argv is not None else sys.argv[1:])]),
+                  "cpu_model": cpu_model(), "cpu": cpu_identity(), "build_info": gk.build_info(),
+                  "results": results}
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump(report, f, indent=2)
     return 0
