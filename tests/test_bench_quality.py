@@ -72,8 +72,9 @@ def test_gankit_default_row_is_what_gankit_train_runs(monkeypatch):
     assert (r.g_hidden, r.d_hidden, r.lr, r.max_iter, r.noise_dim) == (
         tuple(d["g_hidden"]), tuple(d["d_hidden"]), d["lr"], d["max_iter"], d["noise_dim"])
     assert r.source == "gankit.cli.DEFAULTS"
-    assert (r.beta1, r.ema, r.pack, r.schedule, r.final_lr_ratio, r.activation) == (
-        d["beta1"], d["ema"], d["pack"], d["schedule"], d["final_lr_ratio"], d["activation"])
+    assert (r.beta1, r.ema, r.pack, r.schedule, r.final_lr_ratio, r.g_activation, r.d_activation) == (
+        d["beta1"], d["ema"], d["pack"], d["schedule"], d["final_lr_ratio"], d["g_activation"],
+        d["d_activation"])
     monkeypatch.setitem(cli.DEFAULTS, "grid", {**d, "pack": 3, "batch_size": 100})
     r = recipe("grid", row)
     assert (r.pack, r.batch_size, r.requested_batch_size) == (3, 99, 100)

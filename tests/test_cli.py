@@ -75,10 +75,18 @@ def test_pack_ema_and_schedule_options_reach_the_model(tmp_path):
     assert gk.GAN.load(tmp_path / "off" / "model.gk").ema is None
 
 
+def cli_defaults(dataset):
+    from gankit import cli
+    return cli.DEFAULTS[dataset]
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--dataset", "moons"], "invalid choice"),
     (["train", "--max-iter", "0"], "--max-iter: expected a positive integer"),
     (["train", "--hidden", "12,x"], "--hidden"),
+    (["train", "--g-hidden", "0"], "--g-hidden: expected comma-separated positive integers"),
+    (["train", "--d-hidden", ""], "--d-hidden: expected comma-separated positive integers"),
+    (["train", "--g-activation", "swish"], "invalid choice"),
     (["train", "--lr", "-1", "--max-iter", "1", "--no-plot"], "lr"),
     (["train", "--pack", "0"], "--pack: expected a positive integer"),
     (["train", "--pack", "3"], "--batch-size: expected a multiple of --pack 3, got 256"),
@@ -97,12 +105,30 @@ def test_bad_arguments_and_files_give_a_one_line_error(tmp_path, args, message):
     assert "Traceback" not in r.stderr
 
 
+def test_each_network_takes_its_own_sizes_and_activation(tmp_path):
+    import gankit as gk
+    common = ("--max-iter", "3", "--batch-size", "32", "--no-plot", "--quiet")
+    r = gankit("train", "--dataset", "grid", "--out", "default", *common, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    gan = gk.GAN.load(tmp_path / "default" / "model.gk")
+    grid = cli_defaults("grid")
+    assert gan.G.sizes == [2, *grid["g_hidden"], 2] and gan.D.sizes == [2, *grid["d_hidden"], 1]
+    assert (gan.G.activation, gan.D.activation) == (grid["g_activation"], grid["d_activation"])
+    r = gankit("train", "--dataset", "ring", "--out", "own", "--hidden", "12", "--d-hidden", "10,6",
+               "--activation", "tanh", "--g-activation", "leaky_relu", *common, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    gan = gk.GAN.load(tmp_path / "own" / "model.gk")
+    assert gan.G.sizes == [2, 12, 2] and gan.D.sizes == [2, 10, 6, 1]
+    assert (gan.G.activation, gan.D.activation) == ("leaky_relu", "tanh")
+
+
 def test_help_explains_every_option(tmp_path):
     r = gankit("train", "--help", cwd=tmp_path)
     assert r.returncode == 0
     for flag in ("--dataset", "--g-loss", "--d-steps", "--max-iter", "--min-loss", "--equilibrium-tol",
                  "--checkpoint-every", "--resume", "--out", "--seed", "--threads", "--pack", "--ema",
-                 "--lr-schedule", "--final-lr", "--activation"):
+                 "--lr-schedule", "--final-lr", "--activation", "--g-activation", "--d-activation",
+                 "--g-hidden", "--d-hidden"):
         assert flag in r.stdout
 
 
@@ -116,6 +142,7 @@ def test_train_arch_paper_builds_the_papers_networks(tmp_path):
     assert gan.G.batch_norm and gan.G.activation == "relu" and gan.G.sizes == [2, 400, 400, 400, 400, 2]
     assert gan.D.activation == "maxout" and gan.D.pieces == 5 and not gan.D.batch_norm
     for args, message in ((["--dataset", "gaussian_1d"], "--arch paper: the PacGAN/VEEGAN networks are defined for ring and grid"),
-                          (["--hidden", "16"], "--hidden: not used with --arch paper")):
+                          (["--hidden", "16"], "--hidden: not used with --arch paper"),
+                          (["--d-activation", "relu"], "--d-activation: not used with --arch paper")):
         r = gankit("train", "--arch", "paper", *args, "--max-iter", "1", cwd=tmp_path)
         assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr

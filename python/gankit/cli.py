@@ -23,16 +23,23 @@ DATASETS = ("ring", "grid", "gaussian_1d", "digits")
 # generator averaging (ema) for sampling, and for the ring ReLU networks three layers deep,
 # which give it sharp modes.
 DEFAULTS = {
-    "ring": dict(n=50_000, g_hidden=(128, 128, 128), d_hidden=(128, 128, 128), activation="relu",
+    "ring": dict(n=50_000, g_hidden=(128, 128, 128), d_hidden=(128, 128, 128),
+                 g_activation="relu", d_activation="relu",
                  noise_dim=2, d_steps=1, max_iter=8_000, batch_size=256, lr=1e-3, beta1=0.5,
                  schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
-    "grid": dict(n=50_000, g_hidden=(256, 256), d_hidden=(256, 256), activation="leaky_relu",
-                 noise_dim=2, d_steps=1, max_iter=20_000, batch_size=256, lr=1e-3, beta1=0.5,
+    # A sharp generator (ReLU, three layers) against a discriminator that keeps every mode
+    # in view (leaky ReLU, two layers), at half the ring's learning rate for longer: at
+    # 1e-3 one seed in three lost every mode (benchmarks/README.md, the grid trials).
+    "grid": dict(n=50_000, g_hidden=(256, 256, 256), d_hidden=(256, 256),
+                 g_activation="relu", d_activation="leaky_relu",
+                 noise_dim=2, d_steps=1, max_iter=30_000, batch_size=256, lr=5e-4, beta1=0.5,
                  schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
-    "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32), activation="leaky_relu",
+    "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32),
+                        g_activation="leaky_relu", d_activation="leaky_relu",
                         noise_dim=1, d_steps=5, max_iter=3_000, batch_size=256, lr=1e-3, beta1=0.5,
                         schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
-    "digits": dict(n=None, g_hidden=(256, 256), d_hidden=(256, 256), activation="leaky_relu",
+    "digits": dict(n=None, g_hidden=(256, 256), d_hidden=(256, 256),
+                   g_activation="leaky_relu", d_activation="leaky_relu",
                    noise_dim=32, d_steps=1, max_iter=10_000, batch_size=128, lr=2e-4, beta1=0.5,
                    schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
 }
@@ -90,8 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="PacGAN packing: D judges this many samples at once (the batch size must "
                             "be a multiple of it). Default: 1")
     train.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                       help="hidden activation of both default networks. Default: relu for ring and "
-                            "grid, else leaky_relu")
+                       help="hidden activation of both default networks (--g-activation and "
+                            "--d-activation set one each). Default: relu for ring; grid: relu in G, "
+                            "leaky_relu in D; else leaky_relu")
+    train.add_argument("--g-activation", choices=ACTIVATIONS, default=None,
+                       help="hidden activation of the generator (overrides --activation)")
+    train.add_argument("--d-activation", choices=ACTIVATIONS, default=None,
+                       help="hidden activation of the discriminator (overrides --activation)")
     train.add_argument("--arch", choices=("default", "paper"), default="default",
                        help="networks: default (leaky-ReLU MLPs sized by --hidden or the dataset) or "
                             "paper: those of the PacGAN/VEEGAN 2-D mixture experiments, G = 4 hidden "
@@ -99,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "linear-maxout units with 5 pieces (ring and grid only; the optimizer, batch "
                             "size and iterations stay as given or defaulted). Default: default")
     train.add_argument("--hidden", type=str, default=None,
-                       help="hidden layer sizes of both networks, comma-separated, e.g. 128,128")
+                       help="hidden layer sizes of both networks, comma-separated, e.g. 128,128 "
+                            "(--g-hidden and --d-hidden set one each)")
+    train.add_argument("--g-hidden", type=str, default=None,
+                       help="hidden layer sizes of the generator (overrides --hidden)")
+    train.add_argument("--d-hidden", type=str, default=None,
+                       help="hidden layer sizes of the discriminator (overrides --hidden)")
     train.add_argument("--noise-dim", type=int, default=None, help="size of the noise z")
     train.add_argument("--noise", choices=("normal", "uniform"), default="normal", help="noise distribution. Default: normal")
     train.add_argument("--min-loss", type=float, default=None,
@@ -175,14 +192,25 @@ def _positive(parser, value, flag):
         parser.error(f"{flag}: expected a positive integer, got {value}")
 
 
-def _hidden_sizes(parser, text):
+def _hidden_sizes(parser, text, option="--hidden"):
     try:
         sizes = tuple(int(s) for s in text.split(","))
     except ValueError:
-        parser.error(f"--hidden: expected comma-separated positive integers like 128,128, got {text!r}")
+        parser.error(f"{option}: expected comma-separated positive integers like 128,128, got {text!r}")
     if not sizes or min(sizes) < 1:
-        parser.error(f"--hidden: expected comma-separated positive integers like 128,128, got {text!r}")
+        parser.error(f"{option}: expected comma-separated positive integers like 128,128, got {text!r}")
     return sizes
+
+
+def _network_hidden(parser, args, which, default):
+    """Hidden sizes of G or D (`which` "g" or "d"): --g-hidden/--d-hidden, else --hidden,
+    else the dataset's default."""
+    own = getattr(args, f"{which}_hidden")
+    if own is not None:
+        return _hidden_sizes(parser, own, f"--{which}-hidden")
+    if args.hidden is not None:  # "--hidden ''" is an error, not the default
+        return _hidden_sizes(parser, args.hidden)
+    return default
 
 
 def run_train(args, parser) -> int:
@@ -200,15 +228,16 @@ def run_train(args, parser) -> int:
     if comm is None and args.check_replicas:
         parser.error("--check-replicas: only used when started by mpiexec with more than one process")
     defaults = DEFAULTS[args.dataset]
-    given = args.hidden is not None  # "--hidden ''" is an error, not the default
     if args.arch == "paper":
         if args.dataset not in ARCH_DATASETS:
             parser.error(f"--arch paper: the PacGAN/VEEGAN networks are defined for "
                          f"{' and '.join(ARCH_DATASETS)}, got --dataset {args.dataset}")
-        if given:
-            parser.error("--hidden: not used with --arch paper, which fixes the hidden sizes")
-    g_hidden = _hidden_sizes(parser, args.hidden) if given else defaults["g_hidden"]
-    d_hidden = _hidden_sizes(parser, args.hidden) if given else defaults["d_hidden"]
+        for option in ("hidden", "g_hidden", "d_hidden", "activation", "g_activation", "d_activation"):
+            if getattr(args, option) is not None:
+                parser.error(f"--{option.replace('_', '-')}: not used with --arch paper, which fixes "
+                             f"the networks")
+    g_hidden = _network_hidden(parser, args, "g", defaults["g_hidden"])
+    d_hidden = _network_hidden(parser, args, "d", defaults["d_hidden"])
     d_steps = args.d_steps or defaults["d_steps"]
     noise_dim = args.noise_dim or defaults["noise_dim"]
     max_iter = args.max_iter or defaults["max_iter"]
@@ -230,8 +259,9 @@ def run_train(args, parser) -> int:
 
     data = gk.datasets.load(args.dataset, n=args.n or defaults["n"], seed=args.seed)
     dim = data.shape[1]
-    G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack,
-                     args.activation or defaults["activation"])
+    g_activation = args.g_activation or args.activation or defaults["g_activation"]
+    d_activation = args.d_activation or args.activation or defaults["d_activation"]
+    G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, g_activation, d_activation)
     beta1 = args.beta1 if args.beta1 is not None else defaults["beta1"]
 
     def adam(updates):
@@ -286,7 +316,7 @@ def run_train(args, parser) -> int:
     return 0
 
 
-def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, activation):
+def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, g_activation, d_activation):
     """G and D for `--arch`: the default MLPs or the papers' networks; D's input is a pack
     of `pack` samples."""
     if args.arch == "paper":
@@ -296,8 +326,8 @@ def _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, activation):
         D = gk.MLP([dim * pack, *a["d_hidden"], 1], activation=a["d_activation"], pieces=a["d_pieces"])
         return G, D
     out_act = "tanh" if args.dataset == "digits" else None
-    G = gk.MLP([noise_dim, *g_hidden, dim], activation=activation, output=out_act)
-    D = gk.MLP([dim * pack, *d_hidden, 1], activation=activation)
+    G = gk.MLP([noise_dim, *g_hidden, dim], activation=g_activation, output=out_act)
+    D = gk.MLP([dim * pack, *d_hidden, 1], activation=d_activation)
     return G, D
 
 

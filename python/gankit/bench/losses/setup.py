@@ -156,8 +156,8 @@ def _from_cli_defaults(dataset: str) -> Architecture:
     """The networks `gankit train --dataset NAME` uses (gankit.cli.DEFAULTS)."""
     from ...cli import DEFAULTS
     d = DEFAULTS[dataset]
-    activation = (("activation", d["activation"]),)
-    return Architecture(Network(tuple(d["g_hidden"]), activation), Network(tuple(d["d_hidden"]), activation),
+    return Architecture(Network(tuple(d["g_hidden"]), (("activation", d["g_activation"]),)),
+                        Network(tuple(d["d_hidden"]), (("activation", d["d_activation"]),)),
                         noise_dim=d["noise_dim"], batch_size=d["batch_size"], lr=d["lr"],
                         g_output="tanh" if dataset == "digits" else None,
                         source="gankit.cli.DEFAULTS")

@@ -10,7 +10,8 @@ from ..losses.report import format_mean_std, format_stop_reasons, format_value
 from .setup import DATASET_NOTES
 
 SCORE_COLUMNS = (("modes_captured", ".1f"), ("high_quality_fraction", "pct"), ("reverse_kl", ".2f"))
-RECIPE_COLUMNS = ("pack", "ema", "batch_size", "g_hidden", "d_hidden", "activation", "noise_dim", "d_steps", "lr",
+RECIPE_COLUMNS = ("pack", "ema", "batch_size", "g_hidden", "d_hidden", "g_activation", "d_activation",
+                  "noise_dim", "d_steps", "lr",
                   "beta1", "schedule", "final_lr_ratio", "max_iter", "n")
 
 

@@ -40,10 +40,11 @@ def adam(recipe: Recipe, steps: int) -> gk.Adam:
 
 
 def build_gan(spec: RunSpec, data_dim: int) -> gk.GAN:
-    """The untrained GAN of `spec`: leaky-ReLU MLPs, D judging packs of `pack` samples."""
+    """The untrained GAN of `spec`: MLPs with the recipe's activations, D judging packs of
+    `pack` samples."""
     r = spec.recipe
-    G = gk.MLP([r.noise_dim, *r.g_hidden, data_dim], activation=r.activation)
-    D = gk.MLP([data_dim * r.pack, *r.d_hidden, 1], activation=r.activation)
+    G = gk.MLP([r.noise_dim, *r.g_hidden, data_dim], activation=r.g_activation)
+    D = gk.MLP([data_dim * r.pack, *r.d_hidden, 1], activation=r.d_activation)
     return gk.GAN(G, D, noise_dim=r.noise_dim, g_loss=spec.g_loss,
                   d_optimizer=adam(r, r.max_iter * r.d_steps), g_optimizer=adam(r, r.max_iter),
                   seed=spec.seed, pack=r.pack, ema=r.ema)

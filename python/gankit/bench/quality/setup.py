@@ -28,7 +28,7 @@ DEFAULT_EVAL_SAMPLES = 2500  # the paper's samples per trial
 # The settings every row starts from: those of `gankit train --dataset NAME`
 # (gankit.cli.DEFAULTS, one source for both), less what the rows vary: packing and
 # generator averaging.
-RECIPE_KEYS = ("n", "g_hidden", "d_hidden", "activation", "noise_dim", "batch_size", "max_iter",
+RECIPE_KEYS = ("n", "g_hidden", "d_hidden", "g_activation", "d_activation", "noise_dim", "batch_size", "max_iter",
                "d_steps", "lr", "beta1", "schedule", "final_lr_ratio")
 
 
@@ -75,7 +75,8 @@ class Recipe:
     n: int
     g_hidden: Tuple[int, ...]
     d_hidden: Tuple[int, ...]
-    activation: str
+    g_activation: str
+    d_activation: str
     noise_dim: int
     batch_size: int
     requested_batch_size: int
@@ -107,7 +108,8 @@ def recipe(dataset: str, row: Row, max_iter: Optional[int] = None) -> Recipe:
         raise ValueError(f"row {row.name!r} ({dataset}): batch size {requested} is smaller than pack {pack}")
     return Recipe(n=int(settings["n"]), g_hidden=tuple(int(h) for h in settings["g_hidden"]),
                   d_hidden=tuple(int(h) for h in settings["d_hidden"]),
-                  activation=str(settings["activation"]), noise_dim=int(settings["noise_dim"]),
+                  g_activation=str(settings["g_activation"]), d_activation=str(settings["d_activation"]),
+                  noise_dim=int(settings["noise_dim"]),
                   batch_size=used, requested_batch_size=requested, max_iter=int(settings["max_iter"]),
                   d_steps=int(settings["d_steps"]), lr=float(settings["lr"]),
                   beta1=float(settings["beta1"]), schedule=str(settings["schedule"]),
@@ -137,6 +139,8 @@ class RunSpec:
     def from_dict(cls, data: dict) -> "RunSpec":
         fields = dict(data["recipe"])
         fields["g_hidden"], fields["d_hidden"] = tuple(fields["g_hidden"]), tuple(fields["d_hidden"])
+        if "activation" in fields:  # results written before G and D had an activation each
+            fields["g_activation"] = fields["d_activation"] = fields.pop("activation")
         return cls(**{**data, "recipe": Recipe(**fields)})
 
 
