@@ -9,8 +9,8 @@ def test_a_tiny_run_prints_every_variant(capsys):
     assert pack_ema_cost.main(["--rounds", "1", "--seconds", "0.01", "--threads", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     ring = pack_ema_cost.DEFAULTS["ring"]
-    assert lines[0].startswith(f"ring networks G {ring['g_hidden']} D {ring['d_hidden']} {ring['activation']}, "
-                               "batch 256")
+    assert lines[0].startswith(f"ring networks G {ring['g_hidden']} {ring['g_activation']}, "
+                               f"D {ring['d_hidden']} {ring['d_activation']}, batch 256")
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[3:]]
     assert [row[:2] for row in rows] == [["1", name] for name in pack_ema_cost.VARIANTS]
     assert rows[0][3] == "1.000" and all(float(row[2]) > 0 for row in rows)

@@ -29,9 +29,8 @@ VARIANTS = {"plain": dict(pack=1, ema=None), "ema 0.999": dict(pack=1, ema=0.999
 
 
 def build(pack, ema, recipe, seed=0):
-    act = recipe["activation"]
-    G = gk.MLP([recipe["noise_dim"], *recipe["g_hidden"], 2], activation=act)
-    D = gk.MLP([2 * pack, *recipe["d_hidden"], 1], activation=act)
+    G = gk.MLP([recipe["noise_dim"], *recipe["g_hidden"], 2], activation=recipe["g_activation"])
+    D = gk.MLP([2 * pack, *recipe["d_hidden"], 1], activation=recipe["d_activation"])
     return gk.GAN(G, D, pack=pack, ema=ema, seed=seed)
 
 
@@ -54,7 +53,8 @@ def main(argv=None, prog: str = "gankit bench pack_ema_cost") -> int:
     args = parser.parse_args(argv)
     recipe, batch = DEFAULTS["ring"], 256
     x = gk.datasets.ring(n=batch, seed=0)
-    print(f"ring networks G {recipe['g_hidden']} D {recipe['d_hidden']} {recipe['activation']}, "
+    print(f"ring networks G {recipe['g_hidden']} {recipe['g_activation']}, "
+          f"D {recipe['d_hidden']} {recipe['d_activation']}, "
           f"batch {batch}, kernel {gk.build_info()['kernel']}, {args.rounds} rounds of {args.seconds} s")
     print("| threads | variant | it/s (median) | ÷ plain (median of per-round ratios) |")
     print("|---:|---|---:|---:|")
