@@ -148,6 +148,24 @@ def test_smoke_run_writes_complete_consistent_results(smoke):
     assert "PacGAN3" in md and "Partial" not in md
 
 
+def test_rows_that_train_alike_are_trained_once_and_reported_under_both():
+    specs = [small_spec("GAN + averaging"), small_spec("gankit default"), small_spec("GAN"),
+             small_spec("GAN + averaging", seed=1), small_spec("gankit default", seed=1)]
+    assert specs[0].recipe.source != specs[1].recipe.source  # told apart only by where they come from
+    assert running.same_runs(specs) == {0: [1], 2: [], 3: [4]}
+
+
+def test_a_shared_run_is_filed_under_each_row(tmp_path):
+    results = run_main(tmp_path, "--rows", "GAN + averaging,gankit default")
+    averaged, default = results["runs"]
+    assert (averaged["spec"]["row"], default["spec"]["row"]) == ("GAN + averaging", "gankit default")
+    assert default["same_run_as"] == averaged["label"] and "same_run_as" not in averaged
+    assert default["label"] == "ring gankit default seed 0"
+    assert default["final"] == averaged["final"] and default["samples"] == averaged["samples"]
+    md = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "2 runs (1 of them the same training as another row's" in md
+
+
 def test_jobs_2_gives_the_numbers_of_jobs_1(smoke, tmp_path):
     _, serial = smoke
     parallel = run_main(tmp_path, jobs=2)

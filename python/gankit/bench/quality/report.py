@@ -115,11 +115,15 @@ def header(results: dict) -> List[str]:
     partial = "" if results["status"] == "complete" else \
         f" **Partial: {done} of {results['runs_total']} runs finished.**"
     seeds = cfg["seeds"]
-    cpu_total = sum(r["train_cpu_seconds"] or 0.0 for r in results["runs"])
+    trained = [r for r in results["runs"] if not r.get("same_run_as")]
+    cpu_total = sum(r["train_cpu_seconds"] or 0.0 for r in trained)
+    shared = done - len(trained)
+    shared_note = (f" ({shared} of them the same training as another row's, trained once and "
+                   "reported under both)" if shared else "")
     return [
         "## Sample quality: PacGAN's Table 1 with gankit", "",
         f"Command: `{results['command']}`  ",
-        f"Started {results['started']}, finished {results['finished'] or '–'}; {done} runs in "
+        f"Started {results['started']}, finished {results['finished'] or '–'}; {done} runs{shared_note} in "
         f"{_duration(results['duration_seconds'])} of wall-clock time, {how_it_ran(cfg)}, one "
         f"thread each; {_duration(cpu_total)} of training CPU time in all.{partial}  ",
         f"gankit {env['gankit']} (kernel {env['build_info'].get('kernel')}), Python {env['python']}, "

@@ -8,10 +8,11 @@ GAN's noise generator, and nothing is filtered.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -114,20 +115,53 @@ def cost(spec: RunSpec) -> float:
     return r.max_iter * r.batch_size * ((r.d_steps + 1) * (g + 2 * d / r.pack))
 
 
+def training_key(spec: RunSpec) -> tuple:
+    """What decides a run's numbers: everything in its spec but the row's name and where
+    its recipe came from."""
+    return (spec.dataset, spec.seed, dataclasses.replace(spec.recipe, source=""), spec.eval_samples,
+            spec.g_loss)
+
+
+def same_runs(specs: Sequence[RunSpec]) -> Dict[int, List[int]]:
+    """Each distinct run's first spec index -> the later indices that train exactly like
+    it (a row whose recipe equals another's, such as "gankit default" when the defaults
+    are "GAN + averaging"), in spec order."""
+    first_of: Dict[tuple, int] = {}
+    copies: Dict[int, List[int]] = {}
+    for i, spec in enumerate(specs):
+        first = first_of.setdefault(training_key(spec), i)
+        copies.setdefault(first, [])
+        if first != i:
+            copies[first].append(i)
+    return copies
+
+
+def shared_record(record: dict, spec: RunSpec, trained: RunSpec) -> dict:
+    """`record` of the run `trained`, filed under `spec`, which trains identically."""
+    return {**record, "spec": spec.as_dict(), "label": spec.label(), "same_run_as": trained.label()}
+
+
 def run_all(specs: Sequence[RunSpec], backend: Backend, on_record: Callable[[int, dict], None],
             log=sys.stderr, work: Callable = run_one) -> None:
     """Run every spec on `backend` (gankit.sweeps: here, spawned processes or Dask
     workers, one core thread per run), the costliest first; on_record(index in specs,
-    record) is called in this process as each run ends."""
-    order = sorted(range(len(specs)), key=lambda i: -cost(specs[i]))
+    record) is called in this process as each run ends. A spec that trains exactly like
+    an earlier one is not trained again: it gets that run's record, marked same_run_as."""
+    copies = same_runs(specs)
+    distinct = list(copies)
+    order = sorted(range(len(distinct)), key=lambda j: -cost(specs[distinct[j]]))
     started = time.perf_counter()
 
-    def finished(done: int, i: int, record: dict) -> None:
-        print(f"[{done}/{len(specs)} {time.perf_counter() - started:6.0f}s] {specs[i].label()}: "
-              f"{describe(record)}", file=log, flush=True)
+    def finished(done: int, j: int, record: dict) -> None:
+        i = distinct[j]
+        also = "".join(f"; also {specs[k].row}" for k in copies[i])
+        print(f"[{done}/{len(distinct)} {time.perf_counter() - started:6.0f}s] {specs[i].label()}: "
+              f"{describe(record)}{also}", file=log, flush=True)
         on_record(i, record)
+        for k in copies[i]:
+            on_record(k, shared_record(record, specs[k], specs[i]))
 
-    run_tasks([(work, failed_record, spec) for spec in specs], order, backend, finished)
+    run_tasks([(work, failed_record, specs[i]) for i in distinct], order, backend, finished)
 
 
 def describe(record: dict) -> str:
