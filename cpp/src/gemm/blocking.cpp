@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tile_math.h"
+
 namespace gankit {
 namespace gemm_detail {
 
@@ -16,8 +18,6 @@ namespace {
 constexpr std::int64_t kFloatBytes = sizeof(float);
 constexpr std::int64_t kDepthStep = 4;  // the micro-kernels unroll k by 4
 constexpr std::int64_t kMinDepth = 64, kMaxDepth = 4096;
-
-std::int64_t ceil_div(std::int64_t x, std::int64_t d) { return (x + d - 1) / d; }
 
 // Ways of `level` that `bytes` of contiguous data occupy.
 std::int64_t ways_of(std::int64_t bytes, std::int64_t way_bytes) { return ceil_div(bytes, way_bytes); }
@@ -57,8 +57,6 @@ std::int64_t model_nc(const cpu_detail::CacheLevel& l3, std::int64_t kc, std::in
     return ways_of(kc * nc * kFloatBytes, way) + a_ways <= l3.ways - 1;
   });
 }
-
-std::int64_t round_up(std::int64_t x, std::int64_t d) { return ceil_div(x, d) * d; }
 
 // GANKIT_GEMM_BLOCKING, read and checked once: empty when unset, or when it does not
 // parse (then a warning says why, once, at load time).

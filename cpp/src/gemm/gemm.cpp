@@ -36,6 +36,7 @@
 #include "blocking.h"
 #include "pack.h"
 #include "skinny.h"
+#include "tile_math.h"
 #include "ukernel.h"
 
 #ifdef _OPENMP
@@ -52,8 +53,8 @@ using gemm_detail::MicroKernelFn;
 using gemm_detail::PackSource;
 using gemm_detail::Share;
 
-std::int64_t ceil_div(std::int64_t x, std::int64_t d) { return (x + d - 1) / d; }
-std::int64_t round_up(std::int64_t x, std::int64_t d) { return ceil_div(x, d) * d; }
+using gemm_detail::ceil_div;
+using gemm_detail::round_up;
 
 // Range of one block: [start, start + size).
 struct Block {

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "tile_math.h"
+
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>
 #endif
@@ -14,8 +16,6 @@ namespace gankit {
 namespace gemm_detail {
 
 namespace {
-
-std::int64_t ceil_div(std::int64_t x, std::int64_t d) { return (x + d - 1) / d; }
 
 // [first, last) of `units` for this share: contiguous, sizes differing by at most one.
 std::pair<std::int64_t, std::int64_t> share_of(std::int64_t units, Share share) {
