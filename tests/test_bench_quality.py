@@ -54,13 +54,18 @@ def test_every_row_override_is_a_recipe_setting():
         assert set(base) | set(setup.ROW_DEFAULTS) | {"requested_batch_size", "source"} == fields, dataset
 
 
-def test_rows_apply_their_overrides_and_round_the_batch_to_the_pack():
+def test_rows_apply_their_overrides_and_give_d_the_base_batch_in_packs():
     base = setup.BASE_RECIPES["ring"]
     gan, averaged, pac3 = (recipe("ring", ROWS_BY_NAME[n]) for n in ("GAN", "GAN + averaging", "PacGAN3"))
     assert (gan.pack, gan.ema, gan.max_iter, gan.lr) == (1, None, base["max_iter"], base["lr"])
+    assert gan.batch_size == base["batch_size"]
     assert (averaged.pack, averaged.ema) == (1, 0.999)
+    # As in PacGAN's code: D judges the base batch's number of packs, G makes pack times the samples.
     assert pac3.pack == 3 and pac3.requested_batch_size == base["batch_size"]
-    assert pac3.batch_size % 3 == 0 and 0 <= base["batch_size"] - pac3.batch_size < 3
+    assert pac3.batch_size == 3 * base["batch_size"]
+    for name in ("PacGAN2", "PacGAN4"):
+        r = recipe("grid", ROWS_BY_NAME[name])
+        assert r.batch_size == r.pack * setup.BASE_RECIPES["grid"]["batch_size"]
     assert recipe("grid", ROWS_BY_NAME["PacGAN4"], max_iter=7).max_iter == 7
 
 
@@ -146,6 +151,7 @@ def test_smoke_run_writes_complete_consistent_results(smoke):
         assert cells in md
     assert "| GAN | 6.3 ± 0.5 | 98.2 ± 0.2% | 0.45 ± 0.09 |" in md  # the paper's row beside ours
     assert "PacGAN3" in md and "Partial" not in md
+    assert "| PacGAN2 | 2 | – | 512 (256 packs) |" in md  # the recipe table says what D judged per step
 
 
 def test_rows_that_train_alike_are_trained_once_and_reported_under_both():

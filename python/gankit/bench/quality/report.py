@@ -82,10 +82,13 @@ def recipe_table(runs: Sequence[dict], dataset: str) -> List[str]:
     lines = ["| row | " + " | ".join(RECIPE_COLUMNS) + " | source |",
              "|---|" + "---:|" * len(RECIPE_COLUMNS) + "---|"]
     for row, recipe in seen.items():
-        batch = _recipe_value(recipe["batch_size"])
-        if recipe["batch_size"] != recipe["requested_batch_size"]:
-            batch += f" (of {recipe['requested_batch_size']})"
-        cells = [batch if c == "batch_size" else _recipe_value(recipe[c]) for c in RECIPE_COLUMNS]
+        batch, pack, requested = recipe["batch_size"], recipe["pack"], recipe["requested_batch_size"]
+        cell = str(batch)
+        if pack > 1:
+            cell += f" ({batch // pack} packs)"
+        if batch < requested:
+            cell += f" (of {requested})"
+        cells = [cell if c == "batch_size" else _recipe_value(recipe[c]) for c in RECIPE_COLUMNS]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {recipe['source']} |")
     return lines
 
@@ -104,7 +107,8 @@ def dataset_section(results: dict, dataset: str) -> List[str]:
     lines += ["", f"PacGAN's Table 1 ({paper['statistic']}; {paper['setting']}). Source: {paper['source']}.", ""]
     lines += paper_table(paper, dataset)
     lines += ["", "Recipes (learning rate from lr to lr × final_lr_ratio over the run unless the "
-                  "schedule is constant; batch: the one used, a multiple of pack):", ""]
+                  "schedule is constant; batch: samples per step, with the packs D judges; the PacGAN rows "
+                  "give D the base recipe's batch in packs, as PacGAN's code does):", ""]
     lines += recipe_table(results["runs"], dataset)
     return lines + [""]
 
