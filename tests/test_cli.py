@@ -69,6 +69,11 @@ def test_pack_ema_and_schedule_options_reach_the_model(tmp_path):
     assert gan.pack == 3 and gan.D.sizes[0] == 6 and gan.ema == pytest.approx(0.9)
     assert gan.g_optimizer.schedule == "cosine" and gan.g_optimizer.schedule_steps == 20
     assert gan.d_optimizer.final_lr == pytest.approx(1e-5)
+    # Without --batch-size, D gets the dataset's batch in packs, as in PacGAN's code.
+    r = gankit("train", "--dataset", "ring", "--hidden", "8", "--max-iter", "3", "--pack", "3",
+               "--out", "packs", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "batch 768 (256 packs)" in r.stderr
     r = gankit("train", "--dataset", "ring", "--ema", "0", "--max-iter", "5", "--hidden", "8",
                "--out", "off", "--no-plot", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -89,7 +94,7 @@ def cli_defaults(dataset):
     (["train", "--g-activation", "swish"], "invalid choice"),
     (["train", "--lr", "-1", "--max-iter", "1", "--no-plot"], "lr"),
     (["train", "--pack", "0"], "--pack: expected a positive integer"),
-    (["train", "--pack", "3"], "--batch-size: expected a multiple of --pack 3, got 256"),
+    (["train", "--pack", "3", "--batch-size", "256"], "--batch-size: expected a multiple of --pack 3, got 256"),
     (["train", "--ema", "1.5", "--max-iter", "1", "--no-plot"], "ema: expected 0 <= ema < 1"),
     (["train", "--lr-schedule", "constant", "--final-lr", "0.1"], "--final-lr: only used with"),
     (["train", "--final-lr", "1", "--max-iter", "1", "--no-plot"], "final_lr: expected 0 <= final_lr <="),

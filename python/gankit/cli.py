@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--d-steps", type=int, default=None,
                        help="discriminator steps per generator step (k). Default: 5 for gaussian_1d, else 1")
     train.add_argument("--max-iter", type=int, default=None, help="iterations to train (default depends on the dataset)")
-    train.add_argument("--batch-size", type=int, default=None, help="batch size (default depends on the dataset)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="samples per step, a multiple of --pack. Default: the dataset's batch (256 for "
+                            "ring and grid) of D inputs, so with --pack M that many packs: M x 256 samples, as "
+                            "in PacGAN's code")
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate for both networks")
     train.add_argument("--beta1", type=float, default=None, help="Adam beta1. Default: 0.5")
     train.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
@@ -94,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="generator averaging: decay of the moving average of G's weights that "
                             "sampling uses (0 turns it off). Default: 0.999 for ring and grid, else off")
     train.add_argument("--pack", type=int, default=None,
-                       help="PacGAN packing: D judges this many samples at once (the batch size must "
-                            "be a multiple of it). Default: 1")
+                       help="PacGAN packing: D judges this many samples at once (an explicit --batch-size "
+                            "must be a multiple of it). Default: 1")
     train.add_argument("--activation", choices=ACTIVATIONS, default=None,
                        help="hidden activation of both default networks (--g-activation and "
                             "--d-activation set one each). Default: relu for ring; grid: relu in G, "
@@ -241,9 +244,11 @@ def run_train(args, parser) -> int:
     d_steps = args.d_steps or defaults["d_steps"]
     noise_dim = args.noise_dim or defaults["noise_dim"]
     max_iter = args.max_iter or defaults["max_iter"]
-    batch_size = args.batch_size or defaults["batch_size"]
     lr = args.lr if args.lr is not None else defaults["lr"]
     pack = args.pack or defaults["pack"]
+    # The default batch counts D's inputs, as PacGAN's code does: with packing, that many
+    # packs, so D sees as many inputs per step whatever the pack.
+    batch_size = args.batch_size or defaults["batch_size"] * pack
     ema = args.ema if args.ema is not None else defaults["ema"]
     schedule = args.lr_schedule or defaults["schedule"]
     final_lr = args.final_lr if args.final_lr is not None else lr * defaults["final_lr_ratio"]
@@ -285,7 +290,8 @@ def run_train(args, parser) -> int:
         recipe = (f"lr {lr}" + (f" {schedule} to {final_lr:g}" if schedule != "constant" else "")
                   + (f", ema {ema}" if ema else "") + (f", pack {pack}" if pack > 1 else ""))
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
-              f"k={d_steps}, batch {batch_size}, {recipe}, {max_iter} iterations, {arch}"
+              f"k={d_steps}, batch {batch_size}" + (f" ({batch_size // pack} packs)" if pack > 1 else "")
+              + f", {recipe}, {max_iter} iterations, {arch}"
               f"kernel {info['kernel']} (kc {info['gemm_blocking']['kc']}), {info['num_threads']} threads"
               + (f" per rank x {comm.Get_size()} MPI ranks" if comm is not None else "")
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
