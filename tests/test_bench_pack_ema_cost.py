@@ -10,10 +10,12 @@ def test_a_tiny_run_prints_every_variant(capsys):
     lines = capsys.readouterr().out.splitlines()
     ring = pack_ema_cost.DEFAULTS["ring"]
     assert lines[0].startswith(f"ring networks G {ring['g_hidden']} {ring['g_activation']}, "
-                               f"D {ring['d_hidden']} {ring['d_activation']}, batch 256")
+                               f"D {ring['d_hidden']} {ring['d_activation']}, batch 256 samples")
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[3:]]
     assert [row[:2] for row in rows] == [["1", name] for name in pack_ema_cost.VARIANTS]
-    assert rows[0][3] == "1.000" and all(float(row[2]) > 0 for row in rows)
+    assert rows[0][4] == "1.000" and all(float(row[3]) > 0 for row in rows)
+    assert [int(row[2]) for row in rows] == [v["batch"] for v in pack_ema_cost.VARIANTS.values()]
+    assert rows[-1][1:3] == ["pack 4, 256 packs", "1024"]
 
 
 def test_variants_build_the_packed_and_averaged_gans():
