@@ -82,7 +82,7 @@ def test_gankit_default_row_is_what_gankit_train_runs(monkeypatch):
         d["d_activation"])
     monkeypatch.setitem(cli.DEFAULTS, "grid", {**d, "pack": 3, "batch_size": 100})
     r = recipe("grid", row)
-    assert (r.pack, r.batch_size, r.requested_batch_size) == (3, 99, 100)
+    assert (r.pack, r.batch_size, r.requested_batch_size) == (3, 300, 100)  # gankit train: 100 packs
     gan = running.build_gan(RunSpec("grid", row.name, 0, r), 2)
     assert gan.D.sizes[0] == 6 and gan.pack == 3
 
