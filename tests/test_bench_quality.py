@@ -151,7 +151,8 @@ def test_smoke_run_writes_complete_consistent_results(smoke):
         assert cells in md
     assert "| GAN | 6.3 ± 0.5 | 98.2 ± 0.2% | 0.45 ± 0.09 |" in md  # the paper's row beside ours
     assert "PacGAN3" in md and "Partial" not in md
-    assert "| PacGAN2 | 2 | – | 512 (256 packs) |" in md  # the recipe table says what D judged per step
+    packs = setup.BASE_RECIPES["ring"]["batch_size"]  # the recipe table says what D judged per step
+    assert f"| PacGAN2 | 2 | – | {2 * packs} ({packs} packs) |" in md
 
 
 def test_rows_that_train_alike_are_trained_once_and_reported_under_both():

@@ -73,7 +73,7 @@ def test_pack_ema_and_schedule_options_reach_the_model(tmp_path):
     r = gankit("train", "--dataset", "ring", "--hidden", "8", "--max-iter", "3", "--pack", "3",
                "--out", "packs", "--no-plot", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "batch 768 (256 packs)" in r.stderr
+    assert "batch 1536 (512 packs)" in r.stderr
     r = gankit("train", "--dataset", "ring", "--ema", "0", "--max-iter", "5", "--hidden", "8",
                "--out", "off", "--no-plot", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -82,12 +82,8 @@ def recipe_table(runs: Sequence[dict], dataset: str) -> List[str]:
     lines = ["| row | " + " | ".join(RECIPE_COLUMNS) + " | source |",
              "|---|" + "---:|" * len(RECIPE_COLUMNS) + "---|"]
     for row, recipe in seen.items():
-        batch, pack, requested = recipe["batch_size"], recipe["pack"], recipe["requested_batch_size"]
-        cell = str(batch)
-        if pack > 1:
-            cell += f" ({batch // pack} packs)"
-        if batch < requested:
-            cell += f" (of {requested})"
+        batch, pack = recipe["batch_size"], recipe["pack"]
+        cell = str(batch) if pack == 1 else f"{batch} ({batch // pack} packs)"
         cells = [cell if c == "batch_size" else _recipe_value(recipe[c]) for c in RECIPE_COLUMNS]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {recipe['source']} |")
     return lines

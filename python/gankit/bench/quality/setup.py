@@ -49,25 +49,20 @@ BASE_RECIPES: Dict[str, dict] = {name: cli_recipe(name, RECIPE_KEYS) for name in
 class Row:
     """One row of the table: `overrides` on the dataset's base recipe, or (base "cli")
     exactly what `gankit train --dataset NAME` runs. paper: the PacGAN Table 1 row it
-    reproduces, if any. batch_in_packs: the recipe's batch counts D's inputs, packs of
-    `pack` samples, as in PacGAN's code (its m noise batches each have batch_size rows,
-    so D judges batch_size packs per step and G makes m x batch_size samples); then
-    every row gives D the same number of inputs per step. Otherwise the batch counts
-    samples, rounded down to a multiple of pack."""
+    reproduces, if any."""
     name: str
     overrides: Tuple[Tuple[str, object], ...] = ()
     base: str = "recipe"
     paper: Optional[str] = None
-    batch_in_packs: bool = False
 
 
 ROWS: Tuple[Row, ...] = (
     Row("GAN", (("pack", 1), ("ema", None)), paper="GAN"),
     Row("GAN + averaging", (("pack", 1), ("ema", 0.999))),
-    Row("PacGAN2", (("pack", 2), ("ema", None)), paper="PacGAN2", batch_in_packs=True),
-    Row("PacGAN3", (("pack", 3), ("ema", None)), paper="PacGAN3", batch_in_packs=True),
-    Row("PacGAN4", (("pack", 4), ("ema", None)), paper="PacGAN4", batch_in_packs=True),
-    Row("gankit default", base="cli", batch_in_packs=True),  # as `gankit train` counts its default batch
+    Row("PacGAN2", (("pack", 2), ("ema", None)), paper="PacGAN2"),
+    Row("PacGAN3", (("pack", 3), ("ema", None)), paper="PacGAN3"),
+    Row("PacGAN4", (("pack", 4), ("ema", None)), paper="PacGAN4"),
+    Row("gankit default", base="cli"),  # as `gankit train` counts its default batch
 )
 ROW_NAMES = tuple(row.name for row in ROWS)
 ROWS_BY_NAME = {row.name: row for row in ROWS}
@@ -75,10 +70,9 @@ ROWS_BY_NAME = {row.name: row for row in ROWS}
 
 @dataclass(frozen=True)
 class Recipe:
-    """Every training setting of a run. batch_size is the samples per step, a multiple
-    of pack; requested_batch_size the recipe's batch it came from: in packs for a row
-    with batch_in_packs (batch_size = requested x pack), else in samples (batch_size is
-    it rounded down to a multiple of pack)."""
+    """Every training setting of a run. batch_size is the samples per step;
+    requested_batch_size the recipe's batch, which counts D's inputs: packs of `pack`
+    samples (gankit.cli.default_batch_size), so every row gives D as many inputs per step."""
     n: int
     g_hidden: Tuple[int, ...]
     d_hidden: Tuple[int, ...]
@@ -100,7 +94,7 @@ class Recipe:
 
 def recipe(dataset: str, row: Row, max_iter: Optional[int] = None) -> Recipe:
     """Row `row` of `dataset`: its settings, with max_iter replaced when given and the
-    batch in samples (Row.batch_in_packs)."""
+    batch in samples, as `gankit train` counts it (gankit.cli.default_batch_size)."""
     if row.base == "cli":
         settings, source = cli_recipe(dataset), "gankit.cli.DEFAULTS"
     else:
@@ -108,11 +102,10 @@ def recipe(dataset: str, row: Row, max_iter: Optional[int] = None) -> Recipe:
         source = "BASE_RECIPES + row overrides"
     if max_iter is not None:
         settings["max_iter"] = max_iter
+    from ...cli import default_batch_size
     pack = int(settings["pack"])
+    used = default_batch_size(settings, pack)
     requested = int(settings.pop("batch_size"))
-    used = requested * pack if row.batch_in_packs else requested - requested % pack
-    if used < pack:
-        raise ValueError(f"row {row.name!r} ({dataset}): batch size {requested} is smaller than pack {pack}")
     return Recipe(n=int(settings["n"]), g_hidden=tuple(int(h) for h in settings["g_hidden"]),
                   d_hidden=tuple(int(h) for h in settings["d_hidden"]),
                   g_activation=str(settings["g_activation"]), d_activation=str(settings["d_activation"]),
