@@ -92,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="discriminator steps per generator step (k). Default: 5 for gaussian_1d, else 1")
     train.add_argument("--max-iter", type=int, default=None, help="iterations to train (default depends on the dataset)")
     train.add_argument("--batch-size", type=int, default=None,
-                       help="samples per step, a multiple of --pack. Default: the dataset's batch (256 for "
-                            "ring and grid) of D inputs, so with --pack M that many packs: M x 256 samples, as "
-                            "in PacGAN's code")
+                       help="samples per step, a multiple of --pack. Default: the dataset's batch of D "
+                            "inputs (ring 512, grid 256), so with --pack M that many packs: M x 512 samples "
+                            "on the ring, as in PacGAN's code")
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate for both networks")
     train.add_argument("--beta1", type=float, default=None, help="Adam beta1. Default: 0.5")
     train.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
