@@ -425,3 +425,22 @@ def matmul_tolerance(a, b):
     b = np.abs(np.asarray(b, np.float64))
     k = a.shape[1]
     return (k + 2) * F32_EPS * (a @ b) + 1e-30
+
+
+def round_to_bf16(x):
+    """float32 to the nearest bfloat16 (ties to even), as float32, by integer arithmetic
+    on the bits: NaN stays NaN, subnormals become zeros of their sign (as the CPU's
+    vcvtne2ps2bf16 does), the largest floats round up to infinity."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    magnitude = bits & 0x7FFFFFFF
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    rounded = np.where(magnitude < 0x00800000, bits & 0x80000000, rounded)
+    rounded = np.where(magnitude > 0x7F800000, (bits | 0x00400000) & 0xFFFF0000, rounded)
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+def bf16_matmul_tolerance(a, b):
+    """The bound for a bf16 product against float64 on the *unrounded* operands: each
+    operand's rounding (relative 2^-9) twice, on top of float32 accumulation."""
+    return (2 * 2.0**-8 + 2.0**-16) * (np.abs(np.asarray(a, np.float64)) @ np.abs(np.asarray(b, np.float64))) \
+        + matmul_tolerance(a, b)

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 
 import gankit as gk
 from conftest import KERNELS
+import reference as ref
 from reference import matmul_tolerance
 
 AWKWARD = [1, 2, 3, 5, 7, 13, 16, 17, 31, 33, 64, 97, 129]
@@ -98,3 +99,60 @@ def test_matmul_accepts_float32_extremes():
     np.testing.assert_array_equal(out, extremes)
     as_float64 = gk._core.matmul(extremes.astype(np.float64), np.ones((1, 1)))
     np.testing.assert_array_equal(as_float64, extremes)
+
+
+# bf16 products: the operands rounded to bfloat16, the sums float32. Against float64 on
+# operands rounded by an independent NumPy rounding, what is left is float32
+# accumulation, so the float32 bound holds; against the unrounded operands, the bf16 bound.
+BF16 = gk._core.gemm_bf16_kernel()
+needs_bf16 = pytest.mark.skipif(not BF16, reason="this CPU has no bf16 kernel (no AVX512-BF16)")
+
+
+@needs_bf16
+@given(m=dims, n=dims, k=dims, trans_a=st.booleans(), trans_b=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_bf16_matmul_is_the_float32_product_of_bf16_operands(m, n, k, trans_a, trans_b, seed):
+    r = np.random.default_rng(seed)
+    a = r.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = r.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    c = gk._core.matmul(a, b, trans_a=trans_a, trans_b=trans_b, precision="bf16")
+    op_a, op_b = (a.T if trans_a else a), (b.T if trans_b else b)
+    skinny = n <= 4  # products at most 4 wide stay float32
+    ra, rb = (op_a, op_b) if skinny else (ref.round_to_bf16(op_a), ref.round_to_bf16(op_b))
+    expected = ra.astype(np.float64) @ rb.astype(np.float64)
+    assert np.all(np.abs(c - expected) <= matmul_tolerance(ra, rb))
+    exact = op_a.astype(np.float64) @ op_b.astype(np.float64)
+    assert np.all(np.abs(c - exact) <= ref.bf16_matmul_tolerance(op_a, op_b))
+
+
+@needs_bf16
+def test_bf16_matmul_rounds_exactly_and_differs_from_float32(rng):
+    """K = 1: every element is one product of two bf16, exact in float32."""
+    a = rng.standard_normal((37, 1)).astype(np.float32)
+    b = rng.standard_normal((1, 53)).astype(np.float32)
+    c = gk._core.matmul(a, b, precision="bf16")
+    np.testing.assert_array_equal(c, ref.round_to_bf16(a) * ref.round_to_bf16(b))
+    assert not np.array_equal(c, gk._core.matmul(a, b))
+
+
+@needs_bf16
+def test_bf16_matmul_bitwise_identical_across_thread_counts(rng):
+    a = rng.standard_normal((301, 517)).astype(np.float32)
+    b = rng.standard_normal((517, 389)).astype(np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        gk.set_num_threads(threads)
+        results.append(gk._core.matmul(a, b, precision="bf16"))
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+
+
+def test_bf16_where_unsupported_is_a_clear_error():
+    assert gk.build_info()["bf16_kernel"] == (BF16 or None)
+    if BF16:
+        return
+    with pytest.raises(ValueError, match="AVX512-BF16"):
+        gk._core.matmul(np.ones((8, 8), np.float32), np.ones((8, 8), np.float32), precision="bf16")
+
+
+def test_matmul_rejects_an_unknown_precision():
+    with pytest.raises(ValueError, match=r"precision: expected 'fp32' or 'bf16', got 'fp16'"):
+        gk._core.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), precision="fp16")

@@ -114,11 +114,12 @@ struct Case {
   bool accumulate;
   const GemmEpilogue* epilogue;
   bool ones_row = false;
+  GemmPrecision precision = GemmPrecision::fp32;
 };
 
 std::string describe(const Case& tc) {
   std::ostringstream s;
-  s << "kernel " << gemm_kernel_name() << ", M=" << tc.m << " N=" << tc.n << " K=" << tc.k
+  s << "kernel " << (tc.precision == GemmPrecision::bf16 ? gemm_bf16_kernel_name() : gemm_kernel_name()) << ", M=" << tc.m << " N=" << tc.n << " K=" << tc.k
     << ", A " << layout_name(tc.layout_a) << ", B " << layout_name(tc.layout_b)
     << (tc.accumulate ? ", accumulate" : ", overwrite") << (tc.ones_row ? ", ones row" : "");
   if (tc.epilogue != nullptr)
@@ -138,8 +139,8 @@ void check_case(const Case& tc, std::uint64_t seed) {
   OutputMatrix c = make_output(tc.m, tc.n, tc.accumulate, rng);
   OutputMatrix expected = c;
 
-  gemm(a.view, b.view, c.data(), c.ldc, tc.accumulate, tc.epilogue);
-  gemm_reference(a.view, b.view, expected.data(), expected.ldc, tc.accumulate, tc.epilogue);
+  gemm(a.view, b.view, c.data(), c.ldc, tc.accumulate, tc.epilogue, tc.precision);
+  gemm_reference(a.view, b.view, expected.data(), expected.ldc, tc.accumulate, tc.epilogue, tc.precision);
 
   double worst = 0.0;
   bool finite = true;
@@ -208,6 +209,66 @@ TEST_CASE(gemm_matches_reference_on_awkward_shapes) {
           for (bool accumulate : {false, true})
             check_case(Case{s.m, s.n, s.k, la, lb, accumulate, nullptr}, seed++);
   }
+}
+
+// bf16: against the reference on bf16-rounded operands, so what remains is fp32
+// accumulation and the fp32 tolerance applies; every awkward shape and layout, and
+// odd depths, whose last 32-bit slot holds one step and a zero.
+TEST_CASE(gemm_bf16_matches_reference_on_rounded_operands) {
+  if (gemm_bf16_kernel_name().empty()) return;  // gemm_bf16_refused_where_unsupported
+  std::uint64_t seed = 1;
+  for (const Shape& s : awkward_shapes(*gemm_detail::bf16_micro_kernel()))
+    for (Layout la : kAllLayouts)
+      for (Layout lb : kAllLayouts)
+        for (bool accumulate : {false, true}) {
+          Case tc{s.m, s.n, s.k, la, lb, accumulate, nullptr};
+          tc.precision = GemmPrecision::bf16;
+          check_case(tc, seed++);
+        }
+}
+
+// With K = 1 each element of C is one product of two bf16, which fp32 holds exactly:
+// C must equal round_to_bf16(a) * round_to_bf16(b) to the bit, so the kernels' packing
+// rounds exactly as round_to_bf16 does (ties to even included: operands are drawn on
+// a grid finer than bf16's).
+TEST_CASE(gemm_bf16_rounds_operands_as_round_to_bf16) {
+  if (gemm_bf16_kernel_name().empty()) return;
+  TestRng rng(5);
+  const std::int64_t m = 29, n = 45;
+  const Operand a = make_operand(m, 1, Layout::row_major, rng);
+  const Operand b = make_operand(1, n, Layout::row_major, rng);
+  std::vector<float> c(m * n);
+  gemm(a.view, b.view, c.data(), n, false, nullptr, GemmPrecision::bf16);
+  int wrong = 0;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float expected = round_to_bf16(a.view.at(i, 0)) * round_to_bf16(b.view.at(0, j));
+      wrong += std::memcmp(&expected, &c[i * n + j], sizeof(float)) != 0;
+    }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE(round_to_bf16_rounds_to_nearest_even) {
+  const float eps = std::ldexp(1.0f, -7);  // bf16's spacing in [1, 2)
+  CHECK(round_to_bf16(1.0f) == 1.0f);
+  CHECK(round_to_bf16(1.0f + eps / 2) == 1.0f);                 // a tie: to the even 1
+  CHECK(round_to_bf16(1.0f + 3 * eps / 2) == 1.0f + 2 * eps);   // a tie: to the even 1 + 2 eps
+  CHECK(round_to_bf16(1.0f + eps / 2 + std::ldexp(1.0f, -20)) == 1.0f + eps);  // past the tie
+  CHECK(round_to_bf16(-1.0f - eps / 4) == -1.0f);
+  CHECK(round_to_bf16(std::numeric_limits<float>::max()) == std::numeric_limits<float>::infinity());
+  CHECK(round_to_bf16(-std::numeric_limits<float>::infinity()) == -std::numeric_limits<float>::infinity());
+  CHECK(std::isnan(round_to_bf16(kNaN)));
+  const float tiny = std::numeric_limits<float>::denorm_min() * 1000;  // subnormal
+  CHECK(round_to_bf16(tiny) == 0.0f && !std::signbit(round_to_bf16(tiny)));
+  CHECK(round_to_bf16(-tiny) == 0.0f && std::signbit(round_to_bf16(-tiny)));
+}
+
+TEST_CASE(gemm_bf16_refused_where_unsupported) {
+  if (!gemm_bf16_kernel_name().empty()) return;
+  std::vector<float> a(64 * 64, 1.0f), c(64 * 64);
+  CHECK_THROWS(gemm(row_major(a.data(), 64, 64), row_major(a.data(), 64, 64), c.data(), 64, false,
+                    nullptr, GemmPrecision::bf16),
+               std::invalid_argument);
 }
 
 TEST_CASE(gemm_crosses_all_blocks_at_once) {
@@ -435,6 +496,23 @@ TEST_CASE(gemm_bitwise_identical_for_any_thread_count) {
         gemm(a.view, b.view, c.data(), c.ldc, pr.accumulate, pr.epilogue ? &epilogue : nullptr);
         results.push_back(c.storage);
       }
+      // The bf16 kernel with each fp32 kernel's problems: it packs B together under a
+      // split by rows, with one more barrier.
+      std::vector<std::vector<float>> bf16_results;
+      for (int threads : {1, 2, 3}) {
+        if (gemm_bf16_kernel_name().empty()) break;
+        set_num_threads(threads);
+        OutputMatrix c = initial;
+        gemm(a.view, b.view, c.data(), c.ldc, pr.accumulate, pr.epilogue ? &epilogue : nullptr,
+             GemmPrecision::bf16);
+        bf16_results.push_back(c.storage);
+      }
+      for (std::size_t t = 1; t < bf16_results.size(); ++t)
+        if (std::memcmp(bf16_results[0].data(), bf16_results[t].data(),
+                        bf16_results[0].size() * sizeof(float)) != 0)
+          gankit_test::record_failure(__FILE__, __LINE__,
+                                      "bf16, M=" + std::to_string(pr.m) + " N=" + std::to_string(pr.n) +
+                                          ": " + std::to_string(t + 1) + " threads differ from 1");
       for (std::size_t t = 1; t < results.size(); ++t) {
         const bool same = std::memcmp(results[0].data(), results[t].data(),
                                       results[0].size() * sizeof(float)) == 0;

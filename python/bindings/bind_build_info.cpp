@@ -36,6 +36,9 @@ void bind_build_info(py::module_& m) {
     d["kernel"] = info.gemm_kernel;
     d["elementwise_kernel"] = gankit::activation_kernel_name();
     d["available_kernels"] = gankit::gemm_available_kernels();
+    // The kernel of precision "bf16" products, None where this CPU has none.
+    const std::string bf16 = gankit::gemm_bf16_kernel_name();
+    d["bf16_kernel"] = bf16.empty() ? py::object(py::none()) : py::object(py::str(bf16));
     py::dict blocking;
     blocking["kc"] = info.gemm_blocking.kc;
     blocking["mc"] = info.gemm_blocking.mc;

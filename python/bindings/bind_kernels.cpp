@@ -35,7 +35,18 @@ void replica_mean(py::handle gathered_obj, py::handle out_obj) {
   gankit::replica_mean(source, ranks, n, target);
 }
 
-FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b) {
+gankit::GemmPrecision precision_from_name(const std::string& name) {
+  if (name == "fp32") return gankit::GemmPrecision::fp32;
+  if (name == "bf16") return gankit::GemmPrecision::bf16;
+  throw py::value_error("precision: expected 'fp32' or 'bf16', got '" + name + "'");
+}
+
+FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b,
+                  const std::string& precision_name) {
+  const gankit::GemmPrecision precision = precision_from_name(precision_name);
+  if (precision == gankit::GemmPrecision::bf16 && gankit::gemm_bf16_kernel_name().empty())
+    throw py::value_error("precision 'bf16' needs a CPU with AVX512-BF16 and AVX-512BW (every CPU "
+                          "with AMX-BF16 has both); this CPU lacks them, so use 'fp32'");
   FloatArray a = as_matrix(a_obj, "a", -1);
   FloatArray b = as_matrix(b_obj, "b", -1);
   gankit::MatrixView a_view = gankit::row_major(a.data(), a.shape(0), a.shape(1));
@@ -50,7 +61,7 @@ FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b
   float* c_data = c.mutable_data();
   {
     py::gil_scoped_release release;
-    gankit::gemm(a_view, b_view, c_data, b_view.cols, /*accumulate=*/false);
+    gankit::gemm(a_view, b_view, c_data, b_view.cols, /*accumulate=*/false, nullptr, precision);
   }
   return c;
 }
@@ -208,7 +219,11 @@ void adam_step(py::handle params_obj, py::handle grads_obj, py::handle m_obj, py
 void bind_kernels(py::module_& m) {
   m.def("replica_mean", &replica_mean, py::arg("gathered"), py::arg("out").noconvert());
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
-        py::arg("trans_b") = false, "op(a) @ op(b) with the core's GEMM, float32.");
+        py::arg("trans_b") = false, py::arg("precision") = "fp32",
+        "op(a) @ op(b) with the core's GEMM, float32 out; precision 'bf16' rounds the "
+        "operands to bfloat16 and sums in float32.");
+  m.def("gemm_bf16_kernel", &gankit::gemm_bf16_kernel_name,
+        "The kernel of bf16 products, or '' on a CPU without one.");
   m.def("gemm_kernel", &gankit::gemm_kernel_name);
   m.def("gemm_kernels", &gankit::gemm_available_kernels);
   m.def("select_gemm_kernel", &gankit::gemm_select_kernel, py::arg("name"));

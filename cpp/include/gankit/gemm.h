@@ -107,11 +107,25 @@ inline GemmEpilogue adam_update_epilogue(float* params, float* m, float* v, cons
 void apply_epilogue_tile(const GemmEpilogue& e, float* c, std::int64_t ldc, std::int64_t i,
                          std::int64_t j, std::int64_t rows, std::int64_t cols);
 
+// The arithmetic of a product. fp32: float operands, FMAs. bf16: each element of A and
+// B rounded to bfloat16 (8 significant bits, nearest even) as it is packed, products
+// summed in fp32, C fp32; about twice the fp32 kernel's flops per instruction where the
+// CPU multiplies bf16 pairs (AVX512-BF16), and an std::invalid_argument where it
+// cannot. Products at most 4 columns wide (gemm_is_skinny) stay fp32 either way: they
+// are bound by memory, not arithmetic.
+enum class GemmPrecision { fp32, bf16 };
+
 // C (M x N, row-major, leading dimension ldc) = A (M x K) B (K x N), or += when
 // accumulate is true; the epilogue (if given) is applied last. K may be 0 (C = 0,
 // or unchanged when accumulating, then the epilogue).
 void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
-          bool accumulate, const GemmEpilogue* epilogue = nullptr);
+          bool accumulate, const GemmEpilogue* epilogue = nullptr,
+          GemmPrecision precision = GemmPrecision::fp32);
+
+// bfloat16 as the bf16 products round: the nearest bf16 (ties to even), returned as the
+// float it stands for; NaN stays NaN, and infinities and zeros keep their sign. (The
+// kernels' conversion makes subnormal inputs zeros of their sign, and so does this.)
+float round_to_bf16(float x);
 
 // True when a product N columns wide takes the skinny path (at most 4 columns, with A
 // contiguous along its rows or its columns, as a dense layer's operands are), whose
@@ -119,14 +133,18 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
 // agree to the bit only when neither of them is skinny.
 bool gemm_is_skinny(std::int64_t n);
 
-// The naive triple loop, accumulated in double: the reference for tests.
+// The naive triple loop, accumulated in double: the reference for tests. bf16 rounds
+// the operands with round_to_bf16 first (but not those of a skinny product, as gemm).
 void gemm_reference(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
-                    bool accumulate, const GemmEpilogue* epilogue = nullptr);
+                    bool accumulate, const GemmEpilogue* epilogue = nullptr,
+                    GemmPrecision precision = GemmPrecision::fp32);
 
 // Micro-kernel registry. "generic" (portable C++), "avx2" (AVX2+FMA), "avx512" (AVX-512F).
 std::string gemm_kernel_name();                     // the one in use
 std::vector<std::string> gemm_available_kernels();  // those this CPU can run
 void gemm_select_kernel(const std::string& name);   // throws std::invalid_argument
+// The kernel GemmPrecision::bf16 products run ("avx512_bf16"), or "" on a CPU without one.
+std::string gemm_bf16_kernel_name();
 
 // The machine's single-core float32 FMA peak in GFLOP/s, measured by a register-only
 // FMA loop with the widest kernel available (used to report a fraction of peak).

@@ -21,6 +21,9 @@
 #define GANKIT_TARGET_AVX2 __attribute__((target("avx2,fma")))
 // 512-bit kernels: AVX-512 Foundation; run where features().avx512f.
 #define GANKIT_TARGET_AVX512 __attribute__((target("avx512f")))
+// bfloat16 products (vdpbf16ps, vcvtne2ps2bf16) with the word shuffles of AVX-512BW;
+// run where features().avx512_bf16 and features().avx512bw.
+#define GANKIT_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #endif
 
 // GANKIT_CLONES on a function: GCC compiles it once for AVX2 and once for the baseline,

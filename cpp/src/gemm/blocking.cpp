@@ -154,8 +154,10 @@ const ChosenBlocking& blocking_for(const MicroKernel& kernel) {
   static const ChosenBlocking generic = choose(generic_micro_kernel());
   static const ChosenBlocking avx2 = choose(avx2_micro_kernel());
   static const ChosenBlocking avx512 = choose(avx512_micro_kernel());
+  static const ChosenBlocking avx512_bf16 = choose(avx512_bf16_micro_kernel());
   if (&kernel == &avx2_micro_kernel()) return avx2;
   if (&kernel == &avx512_micro_kernel()) return avx512;
+  if (&kernel == &avx512_bf16_micro_kernel()) return avx512_bf16;
   if (&kernel == &generic_micro_kernel()) return generic;
   throw std::logic_error(std::string("blocking_for: micro-kernel '") + kernel.name +
                          "' is not one of the registry's descriptors");

@@ -14,6 +14,12 @@
 // beyond the packing every operand gets anyway (pack.cpp). Products at most
 // kSkinnyMaxN wide take their own path (skinny.cpp).
 //
+// A bf16 product (GemmPrecision::bf16) runs the same loops with a kernel whose
+// operands are bfloat16: each packed fp32 panel is then rounded by the kernel's
+// pack_pairs into 32-bit slots of two depth steps (ukernel.h), and the kernel walks
+// ceil(kc / 2) slots where an fp32 kernel walks kc steps. C and its accumulation
+// across kc blocks stay fp32.
+//
 // Threads split C once, up front, in the direction that balances best, and then
 // synchronise as little as possible (a barrier costs about as much as a small tile):
 //   by rows:    each thread owns a range of row tiles and packs its own A blocks; the
@@ -74,6 +80,11 @@ struct GemmPlan {
   std::int64_t mc, kc, nc;       // this call's blocking (clamped to the problem)
   bool a_in_place;               // the kernel reads row-major A where it lies
   bool kernel_fuses_epilogue;    // the kernel applies *epilogue in registers
+
+  bool bf16() const { return kernel->pack_pairs != nullptr; }
+  // What the kernel's k counts for a block of `depth` steps: the steps themselves, or
+  // for a bf16 kernel the 32-bit slots holding two of them.
+  std::int64_t kernel_depth(std::int64_t depth) const { return bf16() ? (depth + 1) / 2 : depth; }
 };
 
 // The micro-kernel's view of the epilogue for the tile at (i, j) of C.
@@ -85,16 +96,34 @@ gemm_detail::TileEpilogue tile_epilogue(const GemmEpilogue& e, std::int64_t i, s
 // Packing space of one thread, grow-only, so a training loop allocates on its first
 // step only. Owned per thread, so concurrent products (two Python threads, or the
 // threads of one product packing their own blocks) never share a panel.
+// A bf16 product packs fp32 into a and b, then rounds them into a_pairs and b_pairs,
+// which the kernel reads.
 struct PackBuffers {
   AlignedBuffer a;
   AlignedBuffer b;
+  AlignedBuffer a_pairs;
+  AlignedBuffer b_pairs;
 };
 
 PackBuffers& thread_pack_buffers(const GemmPlan& plan) {
   thread_local PackBuffers buffers;
   buffers.a.resize_discard(plan.mc * plan.kc);
   buffers.b.resize_discard(plan.kc * plan.nc);
+  if (plan.bf16()) {
+    buffers.a_pairs.resize_discard(plan.mc * plan.kernel_depth(plan.kc));
+    buffers.b_pairs.resize_discard(plan.nc * plan.kernel_depth(plan.kc));
+  }
   return buffers;
+}
+
+// This share of the panels packed at `panels` (fp32, `width` rows of `depth` steps
+// each, `rows` rows in all) rounded into bf16 slots at `pairs`.
+void round_panels(const GemmPlan& plan, const float* panels, int width, std::int64_t rows,
+                  std::int64_t depth, float* pairs, Share share) {
+  const std::int64_t count = ceil_div(rows, width);
+  const std::int64_t first = count * share.part / share.parts;
+  const std::int64_t last = count * (share.part + 1) / share.parts;
+  plan.kernel->pack_pairs(panels, width, depth, first, last, pairs);
 }
 
 // B[pc block, jc block] (kc x nc) into NR-wide micro-panels: packed as Bᵀ.
@@ -106,8 +135,9 @@ void pack_b_panel(const GemmPlan& plan, Block pc, Block jc, float* packed_b, Sha
 }
 
 // A[ic block, pc block] (mc x kc) into MR-tall micro-panels; returns what the kernel
-// reads: those panels, or A itself at the block's corner when it is read in place.
-const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packed_a) {
+// reads: those panels (rounded into a_pairs for a bf16 kernel), or A itself at the
+// block's corner when it is read in place.
+const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packed_a, float* a_pairs) {
   const MatrixView& a = plan.a;
   if (plan.a_in_place) return a.data + ic.start * a.row_stride + pc.start;
   // The ones row, if any, is A's last: in the last block, after its rows of data.
@@ -116,7 +146,9 @@ const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packe
                          has_ones_row ? ic.size - 1 : ic.size, pc.size, a.row_stride,
                          a.col_stride, has_ones_row};
   gemm_detail::pack_block(block, plan.kernel->mr, packed_a, kWhole);
-  return packed_a;
+  if (!plan.bf16()) return packed_a;
+  round_panels(plan, packed_a, plan.kernel->mr, ic.size, pc.size, a_pairs, kWhole);
+  return a_pairs;
 }
 
 // Every MR x NR tile of the (ic, jc) block of C gets this pc block's contribution.
@@ -131,12 +163,13 @@ void multiply_block(const GemmPlan& plan, Block ic, Block pc, Block jc, const fl
   const bool accumulate = plan.accumulate || pc.start != 0;
   const GemmEpilogue* epilogue = last_pc ? plan.epilogue : nullptr;
   const MicroKernelFn run = plan.a_in_place ? kernel.run_rowmajor_a : kernel.run;
+  const std::int64_t depth = plan.kernel_depth(pc.size);
   // Between tiles of A: one packed micro-panel, or MR rows of A in place.
-  const std::int64_t a_tile_step = plan.a_in_place ? kernel.mr * plan.a.row_stride : kernel.mr * pc.size;
+  const std::int64_t a_tile_step = plan.a_in_place ? kernel.mr * plan.a.row_stride : kernel.mr * depth;
   for (std::int64_t jr = 0; jr < tiles_across; ++jr) {
     const std::int64_t j = jc.start + jr * kernel.nr;  // tile corner in C
     const auto cols = static_cast<int>(std::min<std::int64_t>(kernel.nr, jc.start + jc.size - j));
-    const float* b_panel = packed_b + jr * kernel.nr * pc.size;
+    const float* b_panel = packed_b + jr * kernel.nr * depth;
     for (std::int64_t ir = 0; ir < tiles_down; ++ir) {
       const std::int64_t i = ic.start + ir * kernel.mr;
       const auto rows = static_cast<int>(std::min<std::int64_t>(kernel.mr, ic.start + ic.size - i));
@@ -144,9 +177,9 @@ void multiply_block(const GemmPlan& plan, Block ic, Block pc, Block jc, const fl
       const float* a_tile = a_block + ir * a_tile_step;
       if (epilogue != nullptr && plan.kernel_fuses_epilogue) {
         const gemm_detail::TileEpilogue fused = tile_epilogue(*epilogue, i, j);
-        run(pc.size, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, &fused);
+        run(depth, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, &fused);
       } else {
-        run(pc.size, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, nullptr);
+        run(depth, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, nullptr);
       }
     }
   }
@@ -166,10 +199,15 @@ void run_alone(const GemmPlan& plan, Block rows, Block cols, PackBuffers& buffer
     for (std::int64_t p = 0; p < K; p += plan.kc) {
       const Block pc{p, std::min(plan.kc, K - p)};
       pack_b_panel(plan, pc, jc, buffers.b.data(), kWhole);
+      const float* b_panel = buffers.b.data();
+      if (plan.bf16()) {
+        round_panels(plan, buffers.b.data(), plan.kernel->nr, jc.size, pc.size, buffers.b_pairs.data(), kWhole);
+        b_panel = buffers.b_pairs.data();
+      }
       for (std::int64_t i = rows.start; i < rows.start + rows.size; i += plan.mc) {
         const Block ic{i, std::min(plan.mc, rows.start + rows.size - i)};
-        const float* a_block = pack_a_block(plan, ic, pc, buffers.a.data());
-        multiply_block(plan, ic, pc, jc, a_block, buffers.b.data());
+        const float* a_block = pack_a_block(plan, ic, pc, buffers.a.data(), buffers.a_pairs.data());
+        multiply_block(plan, ic, pc, jc, a_block, b_panel);
       }
     }
   }
@@ -186,8 +224,9 @@ Block tile_range(std::int64_t extent, int width, std::int64_t count, Share share
 
 #ifdef _OPENMP
 // Split by rows, run by every thread of the team: B panels packed together (shared
-// buffer of the calling thread), A blocks each thread for its own rows.
-void run_split_by_rows(const GemmPlan& plan, float* shared_packed_b, Share me) {
+// buffers of the calling thread; a bf16 product rounds them together too, after a
+// second barrier), A blocks each thread for its own rows.
+void run_split_by_rows(const GemmPlan& plan, float* shared_packed_b, float* shared_b_pairs, Share me) {
   const std::int64_t M = plan.a.rows, N = plan.b.cols, K = plan.a.cols;
   const Block my_rows = tile_range(M, plan.kernel->mr, ceil_div(M, plan.kernel->mr), me);
   PackBuffers& mine = thread_pack_buffers(plan);
@@ -197,10 +236,16 @@ void run_split_by_rows(const GemmPlan& plan, float* shared_packed_b, Share me) {
       const Block pc{p, std::min(plan.kc, K - p)};
       pack_b_panel(plan, pc, jc, shared_packed_b, me);
 #pragma omp barrier
+      const float* b_panel = shared_packed_b;
+      if (plan.bf16()) {
+        round_panels(plan, shared_packed_b, plan.kernel->nr, jc.size, pc.size, shared_b_pairs, me);
+        b_panel = shared_b_pairs;
+#pragma omp barrier
+      }
       for (std::int64_t i = my_rows.start; i < my_rows.start + my_rows.size; i += plan.mc) {
         const Block ic{i, std::min(plan.mc, my_rows.start + my_rows.size - i)};
-        const float* a_block = pack_a_block(plan, ic, pc, mine.a.data());
-        multiply_block(plan, ic, pc, jc, a_block, shared_packed_b);
+        const float* a_block = pack_a_block(plan, ic, pc, mine.a.data(), mine.a_pairs.data());
+        multiply_block(plan, ic, pc, jc, a_block, b_panel);
       }
       if (p + plan.kc < K || j + plan.nc < N) {
 #pragma omp barrier
@@ -225,11 +270,12 @@ void run_blocked(const GemmPlan& plan, int nt) {
   const std::int64_t tiles_across = ceil_div(N, plan.kernel->nr);
   const bool by_rows = ceil_div(tiles_down, nt) * tiles_across <= tiles_down * ceil_div(tiles_across, nt);
   float* shared_packed_b = callers.b.data();
+  float* shared_b_pairs = callers.b_pairs.data();
 #pragma omp parallel num_threads(nt)
   {
     const Share me{omp_get_thread_num(), omp_get_num_threads()};
     if (by_rows) {
-      run_split_by_rows(plan, shared_packed_b, me);
+      run_split_by_rows(plan, shared_packed_b, shared_b_pairs, me);
     } else {
       const Block my_cols = tile_range(N, plan.kernel->nr, tiles_across, me);
       if (my_cols.size > 0) run_alone(plan, Block{0, M}, my_cols, thread_pack_buffers(plan));
@@ -288,12 +334,26 @@ void check_shapes(const MatrixView& a, const MatrixView& b, std::int64_t ldc) {
                                 std::to_string(b.cols));
 }
 
+// The kernel a product of `precision`, N columns wide, runs with: the registry's
+// active one for fp32 and for skinny products (which stay fp32, gankit/gemm.h), the
+// bf16 kernel (or a clear error where this CPU has none) for the rest.
+const MicroKernel& kernel_for(GemmPrecision precision, std::int64_t n) {
+  if (precision == GemmPrecision::fp32 || gemm_is_skinny(n)) return gemm_detail::active_micro_kernel();
+  const MicroKernel* bf16 = gemm_detail::bf16_micro_kernel();
+  if (bf16 == nullptr)
+    throw std::invalid_argument(
+        "gemm: bf16 products need a CPU with AVX512-BF16 and AVX-512BW (which every CPU "
+        "with AMX-BF16 also has); this CPU lacks them, so use precision fp32");
+  return *bf16;
+}
+
 }  // namespace
 
 void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
-          bool accumulate, const GemmEpilogue* epilogue) {
+          bool accumulate, const GemmEpilogue* epilogue, GemmPrecision precision) {
   check_shapes(a, b, ldc);
   const std::int64_t M = a.rows, N = b.cols, K = a.cols;
+  const MicroKernel& kernel = kernel_for(precision, N);
   if (M == 0 || N == 0) return;
   if (changes_nothing(epilogue)) epilogue = nullptr;
   if (K == 0) {
@@ -301,11 +361,10 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
     return;
   }
 
-  const MicroKernel& kernel = gemm_detail::active_micro_kernel();
   if (gemm_detail::gemm_skinny(*kernel.skinny, a, b, c, ldc, accumulate, epilogue)) return;
 
   const gemm_detail::Blocking& full = gemm_detail::blocking_for(kernel).blocking;
-  const bool a_in_place = read_a_in_place(kernel, a, N);
+  const bool a_in_place = kernel.pack_pairs == nullptr && read_a_in_place(kernel, a, N);
   const bool fuse = epilogue != nullptr && kernel.fuses_epilogue && gemm_detail::fusable(*epilogue);
   const GemmPlan plan{&kernel, a, b, c, ldc, accumulate, epilogue,
                       std::min(full.mc, round_up(M, kernel.mr)), gemm_detail::balanced_depth(K, full.kc),

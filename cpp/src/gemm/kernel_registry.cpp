@@ -79,6 +79,13 @@ const MicroKernel& active_micro_kernel() {
   return *active_slot().load(std::memory_order_acquire);
 }
 
+// bf16 is a precision the caller asks for, not a faster fp32, so it has a registry of
+// its own: the one kernel there is, where the CPU runs it.
+const MicroKernel* bf16_micro_kernel() {
+  static const MicroKernel* const kernel = runs_here(avx512_bf16_micro_kernel()) ? &avx512_bf16_micro_kernel() : nullptr;
+  return kernel;
+}
+
 }  // namespace gemm_detail
 
 std::string gemm_kernel_name() { return gemm_detail::active_micro_kernel().name; }
@@ -88,6 +95,11 @@ std::vector<std::string> gemm_available_kernels() {
   for (const gemm_detail::MicroKernel* kernel : gemm_detail::supported_kernels())
     names.emplace_back(kernel->name);
   return names;
+}
+
+std::string gemm_bf16_kernel_name() {
+  const gemm_detail::MicroKernel* kernel = gemm_detail::bf16_micro_kernel();
+  return kernel != nullptr ? kernel->name : "";
 }
 
 void gemm_select_kernel(const std::string& name) {

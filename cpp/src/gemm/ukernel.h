@@ -56,6 +56,15 @@ using MicroKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t lda,
 // kc: depth of one packed panel, so an A and a B micro-panel share L1;
 // mc: rows of the packed A block kept in L2 (a multiple of mr);
 // nc: columns of the packed B panel kept in L3 (a multiple of nr).
+// For a kernel whose operands are bfloat16 (MicroKernel::pack_pairs): micro-panels
+// [first, last) of fp32 panels as pack_block wrote them (width rows, depth steps each),
+// rounded to bf16 two depth steps to a 32-bit slot, which is the fp32 layout at depth
+// ceil(depth / 2):
+//   pairs[q * width * slots + t * width + r] = bf16(X(r, 2t)) | bf16(X(r, 2t + 1)) << 16
+// (a zero in the upper half of the last slot when depth is odd).
+using PairPackFn = void (*)(const float* panels, int width, std::int64_t depth,
+                            std::int64_t first, std::int64_t last, float* pairs);
+
 struct Blocking {
   std::int64_t mc;
   std::int64_t kc;
@@ -78,6 +87,10 @@ struct MicroKernel {
   // True: run with the cache model's blocking (blocking.h); false: with `blocking`,
   // where a measurement on the kernel's own CPUs beat the model.
   bool blocking_from_model;
+  // Null for fp32 kernels. Set: the kernel multiplies bfloat16 operands with fp32
+  // accumulation, reading panels this function rounded, and its `k` counts 32-bit slots
+  // of two depth steps (gemm(..., GemmPrecision::bf16) runs it).
+  PairPackFn pack_pairs = nullptr;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;
@@ -85,12 +98,17 @@ struct MicroKernel {
 const MicroKernel& generic_micro_kernel();
 const MicroKernel& avx2_micro_kernel();
 const MicroKernel& avx512_micro_kernel();
+const MicroKernel& avx512_bf16_micro_kernel();
 
 // The kernel gemm() uses now (kernel_registry.cpp): chosen once at start-up (the best
 // supported, or the GANKIT_GEMM_KERNEL override), changed by gemm_select_kernel().
 // Thread-safe; a gemm call reads it once, so a concurrent switch never mixes two
 // kernels in one product.
 const MicroKernel& active_micro_kernel();
+
+// The kernel for GemmPrecision::bf16 products, or null when this CPU has none (no
+// AVX512-BF16). Chosen once; GANKIT_GEMM_KERNEL does not change it.
+const MicroKernel* bf16_micro_kernel();
 
 }  // namespace gemm_detail
 }  // namespace gankit

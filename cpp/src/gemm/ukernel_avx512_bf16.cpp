@@ -1,0 +1,160 @@
+// The AVX512-BF16 micro-kernel: C (fp32) += A B with A and B rounded to bfloat16, a
+// 12 x 32 tile of C in 24 zmm accumulators, as the fp32 avx512 kernel.
+//
+// vdpbf16ps multiplies pairs of bf16 and adds both products to one fp32 lane:
+//   c[j] += a[2j] b[2j] + a[2j+1] b[2j+1]
+// so one instruction does the work of two FMAs, and the operands take half the bytes.
+// The framework packs A and B as it does for fp32 (pack.cpp) and this kernel's
+// pack_pairs then rounds each micro-panel to bf16, two depth steps to a 32-bit slot:
+//   slot[t * W + r] = bf16(X(r, 2t)) | bf16(X(r, 2t + 1)) << 16
+// which is the fp32 panel layout at half the depth, the layout vdpbf16ps (and AMX's B
+// tiles) read. An odd depth pads its last slot with a zero.
+//
+// Rounding and subnormals are the instructions' own, fixed whatever MXCSR holds:
+// vcvtne2ps2bf16 rounds to nearest even and vdpbf16ps treats subnormal inputs and
+// outputs as zero; every step is in a fixed order, so results are bitwise the same for
+// any thread count, as the fp32 kernels' are.
+#include <cstdint>
+
+#include "../cpu/cpu_features.h"
+#include "../cpu/isa.h"
+#include "pack.h"
+#include "skinny.h"
+#include "ukernel.h"
+
+#if GANKIT_X86
+#include <immintrin.h>
+#endif
+
+namespace gankit {
+namespace gemm_detail {
+
+namespace {
+
+constexpr int kMR = 12;
+constexpr int kNR = 32;
+
+bool cpu_has_avx512_bf16() {
+  const cpu_detail::Features& f = cpu_detail::features();
+  return f.avx512_bf16 && f.avx512bw;
+}
+
+}  // namespace
+
+#if GANKIT_X86
+namespace {
+
+// Lanes [0, count) of a 16-lane register (count may be <= 0 or > 16).
+inline __mmask16 first_lanes(int count) {
+  if (count <= 0) return 0;
+  if (count >= 16) return 0xFFFF;
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+// Rows [r, r + lanes) of one slot step: the two depth steps `even` and `odd` (fp32,
+// W floats apart in the panel; odd null past the depth) into `lanes` slots.
+GANKIT_TARGET_AVX512_BF16 inline void round_pair_rows(const float* even, const float* odd,
+                                                      std::uint32_t* slots, int lanes) {
+  // Word 2i of the result is row i's even step, word 2i + 1 its odd step.
+  alignas(64) static const std::uint16_t kInterleave[32] = {
+      0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+      8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __mmask16 mask = first_lanes(lanes);
+  const __m512 lo = _mm512_maskz_loadu_ps(mask, even);
+  const __m512 hi = odd != nullptr ? _mm512_maskz_loadu_ps(mask, odd) : _mm512_setzero_ps();
+  // Words 0-15 the even steps, 16-31 the odd ones, each rounded to nearest even.
+  const __m512i rounded = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+  const __m512i pairs = _mm512_permutexvar_epi16(_mm512_load_si512(kInterleave), rounded);
+  _mm512_mask_storeu_epi32(slots, mask, pairs);
+}
+
+// The pack_pairs of this kernel (see MicroKernel::pack_pairs).
+GANKIT_TARGET_AVX512_BF16 void avx512_bf16_pack_pairs(const float* panels, int width,
+                                                      std::int64_t depth, std::int64_t first,
+                                                      std::int64_t last, float* pairs) {
+  const std::int64_t slot_depth = (depth + 1) / 2;
+  for (std::int64_t q = first; q < last; ++q) {
+    const float* panel = panels + q * width * depth;
+    auto* out = reinterpret_cast<std::uint32_t*>(pairs + q * width * slot_depth);
+    for (std::int64_t t = 0; t < slot_depth; ++t) {
+      const float* even = panel + 2 * t * width;
+      const float* odd = 2 * t + 1 < depth ? even + width : nullptr;
+      for (int r = 0; r < width; r += 16)
+        round_pair_rows(even + r, odd != nullptr ? odd + r : nullptr, out + t * width + r,
+                        width - r);
+    }
+  }
+}
+
+GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float* a,
+                                                 std::int64_t, const float* b, float* c,
+                                                 std::int64_t ldc, int m, int n,
+                                                 bool accumulate, const TileEpilogue*) {
+  __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+
+  for (int i = 0; i < m; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
+  }
+
+  const auto* a_slots = reinterpret_cast<const std::int32_t*>(a);
+#pragma GCC unroll 2
+  for (std::int64_t t = 0; t < slots; ++t) {
+    const __m512bh b_lo = (__m512bh)_mm512_load_si512(b);
+    const __m512bh b_hi = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) {
+      const __m512bh a_i = (__m512bh)_mm512_set1_epi32(a_slots[i]);
+      lo[i] = _mm512_dpbf16_ps(lo[i], a_i, b_lo);
+      hi[i] = _mm512_dpbf16_ps(hi[i], a_i, b_hi);
+    }
+    a_slots += kMR;
+    b += kNR;
+  }
+
+  // The store is the fp32 kernel's: full tiles plain, edge tiles masked, nothing past
+  // the m x n corner of C touched.
+  const __mmask16 mask_lo = first_lanes(n);
+  const __mmask16 mask_hi = first_lanes(n - 16);
+#pragma GCC unroll 16
+  for (int i = 0; i < kMR; ++i) {
+    if (i >= m) break;
+    float* row = c + i * ldc;
+    if (accumulate) {
+      lo[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_lo, row), lo[i]);
+      hi[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_hi, row + 16), hi[i]);
+    }
+    _mm512_mask_storeu_ps(row, mask_lo, lo[i]);
+    _mm512_mask_storeu_ps(row + 16, mask_hi, hi[i]);
+  }
+}
+
+}  // namespace
+
+// The fp32 avx512 kernel's blocking, in depth steps: a bf16 panel is half as many
+// bytes, so the same kc leaves L1 and L2 room to spare (`gankit bench gemm
+// --precision bf16` measures it).
+const MicroKernel& avx512_bf16_micro_kernel() {
+  static const MicroKernel kernel{"avx512_bf16", kMR, kNR, avx512_bf16_12x32, cpu_has_avx512_bf16,
+                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  /*blocking_from_model=*/false, avx512_bf16_pack_pairs};
+  return kernel;
+}
+
+#else  // not x86-64 with GCC/Clang: an entry the registry reports as unsupported
+
+const MicroKernel& avx512_bf16_micro_kernel() {
+  static const MicroKernel kernel{"avx512_bf16", kMR, kNR, nullptr, cpu_has_avx512_bf16,
+                                  Blocking{144, 512, 2048}, &generic_skinny_kernels(),
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  /*blocking_from_model=*/false, nullptr};
+  return kernel;
+}
+
+#endif
+
+}  // namespace gemm_detail
+}  // namespace gankit
