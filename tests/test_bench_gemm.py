@@ -41,3 +41,26 @@ def test_bad_options_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exc:
         gemm.main(["--repeat", "0"])
     assert exc.value.code == 2 and "--repeat must be >= 1" in capsys.readouterr().err
+
+
+def test_bf16_rows_follow_the_fp32_rows_or_are_refused(tmp_path, capsys):
+    argv = ["--sizes", "8,33", "--threads", "1", "--repeat", "1", "--mlp", "none",
+            "--peak-seconds", "0.01", "--precision", "fp32,bf16", "--json", str(tmp_path / "g.json")]
+    bf16 = gk._core.gemm_bf16_kernel()
+    if not bf16:
+        with pytest.raises(SystemExit) as exc:
+            gemm.main(argv)
+        assert exc.value.code == 2 and "no bf16 kernel" in capsys.readouterr().err
+        return
+    assert gemm.main(argv) == 0
+    rows = json.loads((tmp_path / "g.json").read_text())["results"]
+    assert [(r["kernel"], r["precision"], r["product"]) for r in rows] == [
+        (gk._core.gemm_kernel(), "fp32", "square 8"), (gk._core.gemm_kernel(), "fp32", "square 33"),
+        (bf16, "bf16", "square 8"), (bf16, "bf16", "square 33")]
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_an_unknown_precision_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        gemm.main(["--precision", "fp16"])
+    assert exc.value.code == 2 and "expected fp32, bf16 or fp32,bf16, got fp16" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
     gankit bench gemm                        # sizes 64..2048, 1 and 2 threads
     gankit bench gemm --threads 1 --sizes 512,1024 --kernel all --json out.json
+    gankit bench gemm --precision fp32,bf16  # bf16 products next to fp32 (AVX512-BF16 CPUs)
 
 For each square size n (C = A B, all n x n) and for the three products of a dense
 layer at one MLP shape (batch x in -> out):
@@ -18,6 +19,11 @@ the run: every timed run loops the product enough times to last ~20 ms, so small
 sizes are not measured at timer resolution. Best, not median, because on a shared
 machine the fastest run is the one least disturbed by others, i.e. what the code
 itself can do; both libraries are measured the same way.
+
+--precision bf16 adds rows for gankit's bf16 products (operands rounded to bfloat16,
+sums in float32; the kernel column names the bf16 kernel) next to NumPy's float32.
+Their "% peak" is of the float32 FMA peak, which a bf16 kernel can pass: each of its
+instructions does the work of two FMAs.
 """
 from __future__ import annotations
 
@@ -65,8 +71,16 @@ def parse_args(argv, prog: str = "gankit bench gemm"):
                              "(default: 256,784,1024)")
     parser.add_argument("--peak-seconds", type=float, default=0.5,
                         help="duration of the FMA peak measurement (default: 0.5)")
+    parser.add_argument("--precision", default="fp32",
+                        help="fp32, bf16 or fp32,bf16: the products' arithmetic (default: fp32; "
+                             "bf16 needs a CPU with AVX512-BF16)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    args.precision = [p.strip() for p in args.precision.split(",")]
+    if any(p not in ("fp32", "bf16") for p in args.precision):
+        parser.error(f"--precision: expected fp32, bf16 or fp32,bf16, got {','.join(args.precision)}")
+    if "bf16" in args.precision and not _core.gemm_bf16_kernel():
+        parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     return args
@@ -83,7 +97,7 @@ def kernels_to_run(requested, prog: str):
     return names
 
 
-def problems(sizes, mlp):
+def problems(sizes, mlp, precision="fp32"):
     """(label, (M, N, K), gankit call, numpy call) for every product to measure."""
     rng = np.random.default_rng(0)
 
@@ -94,26 +108,26 @@ def problems(sizes, mlp):
     for n in sizes:
         a, b = matrix(n, n), matrix(n, n)
         out.append((f"square {n}", (n, n, n),
-                    lambda a=a, b=b: _core.matmul(a, b),
+                    lambda a=a, b=b: _core.matmul(a, b, precision=precision),
                     lambda a=a, b=b: a @ b))
     if mlp is not None:
         batch, n_in, n_out = mlp
         x, w, dy = matrix(batch, n_in), matrix(n_in, n_out), matrix(batch, n_out)
         out.append(("X W", (batch, n_out, n_in),
-                    lambda: _core.matmul(x, w), lambda: x @ w))
+                    lambda: _core.matmul(x, w, precision=precision), lambda: x @ w))
         out.append(("X^T dY", (n_in, n_out, batch),
-                    lambda: _core.matmul(x, dy, trans_a=True), lambda: x.T @ dy))
+                    lambda: _core.matmul(x, dy, trans_a=True, precision=precision), lambda: x.T @ dy))
         out.append(("dY W^T", (batch, n_in, n_out),
-                    lambda: _core.matmul(dy, w, trans_b=True), lambda: dy @ w.T))
+                    lambda: _core.matmul(dy, w, trans_b=True, precision=precision), lambda: dy @ w.T))
     return out
 
 
-def check_agreement(label, ours, theirs):
+def check_agreement(label, ours, theirs, tolerance=1e-4):
     """A benchmark of a wrong product means nothing: compare once before timing."""
     ours, theirs = ours(), theirs()
     scale = float(np.abs(theirs).max()) or 1.0
     error = float(np.abs(ours - theirs).max()) / scale
-    if not error < 1e-4:
+    if not error < tolerance:
         print(f"WARNING: {label}: gankit and NumPy differ (max relative error {error:.2e})",
               file=sys.stderr)
 
@@ -144,25 +158,32 @@ def measure(args, prog: str):
         sys.exit(f"{prog}: --mlp expects batch,in,out (three integers) or 'none'")
     peak = _core.fma_peak_gflops(args.peak_seconds)
     cases = problems(args.sizes, mlp)
-    kernels = kernels_to_run(args.kernel, prog)
-    for label, _, ours, theirs in cases:
-        check_agreement(label, ours, theirs)
+    # (kernel name, precision, cases): each fp32 kernel asked for, then the bf16 kernel.
+    variants = [(kernel, "fp32", cases) for kernel in kernels_to_run(args.kernel, prog)] \
+        if "fp32" in args.precision else []
+    if "bf16" in args.precision:
+        variants.append((_core.gemm_bf16_kernel(), "bf16", problems(args.sizes, mlp, "bf16")))
+    for _, precision, variant_cases in variants:
+        for label, _, ours, theirs in variant_cases:
+            # bf16 operands carry 8 significant bits: a few 2^-8 of the largest element
+            check_agreement(label, ours, theirs, 1e-4 if precision == "fp32" else 2e-2)
     rows = []
     for threads in args.threads:
         # All of gankit first, then all of NumPy: a BLAS that spins its idle threads
         # after a call would otherwise steal a core from the next gankit measurement.
         gankit.set_num_threads(threads)
         ours = {}
-        for kernel in kernels:
-            _core.select_gemm_kernel(kernel)
-            for label, (m, n, k), fn, _ in cases:
+        for kernel, precision, variant_cases in variants:
+            if precision == "fp32":
+                _core.select_gemm_kernel(kernel)
+            for label, (m, n, k), fn, _ in variant_cases:
                 ours[kernel, label] = 2.0 * m * n * k / best_seconds(fn, args.repeat, MIN_RUN_SECONDS) * 1e-9
         theirs = numpy_gflops(cases, threads, args.repeat)
-        for kernel in kernels:
-            for label, (m, n, k), _, _ in cases:
+        for kernel, precision, variant_cases in variants:
+            for label, (m, n, k), _, _ in variant_cases:
                 mine, blas = ours[kernel, label], theirs[label]
                 rows.append({
-                    "kernel": kernel, "threads": threads, "product": label,
+                    "kernel": kernel, "precision": precision, "threads": threads, "product": label,
                     "m": m, "n": n, "k": k,
                     "gankit_gflops": mine, "numpy_gflops": blas,
                     "gankit_fraction_of_peak": mine / (peak * threads),
