@@ -284,10 +284,11 @@ class MLPRef:
     """Weights as a list of float64 (W, b) or (W, b, gamma, beta); the same layout and
     blocks as gankit.MLP: dense -> [batch norm] -> activation or maxout -> [dropout] per
     hidden block, dense -> output activation last. Keeps its own running statistics and
-    dropout (seed, counter), as the network does."""
+    dropout (seed, counter), as the network does. precision="bf16" rounds the operands
+    of every product more than 4 columns wide to bfloat16, as the core does."""
 
     def __init__(self, weights, activation, output, slope=0.2, batch_norm=False, pieces=None,
-                 dropout=0.0, buffers=None, dropout_state=(0, 0)):
+                 dropout=0.0, buffers=None, dropout_state=(0, 0), precision="fp32"):
         self.weights = [tuple(np.array(a, np.float64) for a in layer) for layer in weights]
         self.activation, self.output, self.slope = activation, output or "identity", slope
         self.batch_norm, self.pieces, self.dropout = batch_norm, pieces, dropout
@@ -297,12 +298,21 @@ class MLPRef:
                         [(np.zeros(w[1].size), np.ones(w[1].size)) for w in self.weights[:hidden]]
                         if batch_norm else [])
         self.dropout_seed, self.dropout_counter = dropout_state
+        self.precision = precision
 
     @classmethod
     def of(cls, net):
         """The reference twin of a gankit.MLP, in its current state."""
         return cls(net.get_weights(), net.activation, net.output, net.slope, net.batch_norm,
-                   net.pieces, net.dropout, net.get_buffers(), net._net.dropout_state)
+                   net.pieces, net.dropout, net.get_buffers(), net._net.dropout_state,
+                   net.precision)
+
+    def product(self, a, b):
+        """a @ b in float64, on bf16-rounded operands where the core's product is bf16
+        (gankit/gemm.h: bf16 precision, more than 4 columns)."""
+        if self.precision == "bf16" and b.shape[1] > 4:
+            a, b = (round_to_bf16(np.asarray(m, np.float32)).astype(np.float64) for m in (a, b))
+        return a @ b
 
     def acts(self):
         n = len(self.weights)
@@ -320,7 +330,7 @@ class MLPRef:
         for l, (layer, act) in enumerate(zip(self.weights, self.acts())):
             hidden = l < n_blocks - 1
             block = {"x": h}
-            z = h @ layer[0] + layer[1]
+            z = self.product(h, layer[0]) + layer[1]
             u = z
             if hidden and self.batch_norm:
                 gamma, beta = layer[2], layer[3]
@@ -358,8 +368,11 @@ class MLPRef:
                 d_gamma, d_beta = (d * block["z_hat"]).sum(axis=0), d.sum(axis=0)
                 d = d * layer[2] / np.sqrt(self.buffers[l][1] + BN_EPS)
                 extra = (d_gamma, d_beta)
-            grads[l] = (block["x"].T @ d, d.sum(axis=0)) + extra
-            d = d @ layer[0].T
+            # d_b rides on the weight gradient's product as its row of ones (dense.cpp).
+            ones_and_x = np.vstack([block["x"].T, np.ones((1, len(d)))])
+            d_wb = self.product(ones_and_x, d)
+            grads[l] = (d_wb[:-1], d_wb[-1]) + extra
+            d = self.product(d, layer[0].T)
         return grads, d
 
     def flat(self):

@@ -80,6 +80,19 @@ def test_pack_ema_and_schedule_options_reach_the_model(tmp_path):
     assert gk.GAN.load(tmp_path / "off" / "model.gk").ema is None
 
 
+def test_precision_bf16_reaches_the_model_or_is_refused(tmp_path):
+    import gankit as gk
+    r = gankit("train", "--dataset", "ring", "--hidden", "16", "--max-iter", "5", "--precision", "bf16",
+               "--out", "bf16", "--no-plot", cwd=tmp_path)
+    if not gk._core.gemm_bf16_kernel():
+        assert r.returncode == 2 and "--precision bf16: this CPU has no bf16 kernel" in r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    assert f"bf16 products ({gk._core.gemm_bf16_kernel()})" in r.stderr
+    gan = gk.GAN.load(tmp_path / "bf16" / "model.gk")
+    assert gan.G.precision == gan.D.precision == "bf16"
+
+
 def cli_defaults(dataset):
     from gankit import cli
     return cli.DEFAULTS[dataset]
@@ -133,7 +146,7 @@ def test_help_explains_every_option(tmp_path):
     for flag in ("--dataset", "--g-loss", "--d-steps", "--max-iter", "--min-loss", "--equilibrium-tol",
                  "--checkpoint-every", "--resume", "--out", "--seed", "--threads", "--pack", "--ema",
                  "--lr-schedule", "--final-lr", "--activation", "--g-activation", "--d-activation",
-                 "--g-hidden", "--d-hidden"):
+                 "--g-hidden", "--d-hidden", "--precision"):
         assert flag in r.stdout
 
 

@@ -280,7 +280,8 @@ def test_layered_config_repr_and_defaults():
     assert "pieces=5" in repr(d) and "batch_norm" not in repr(d)
     g = gk.MLP([2, 400, 400, 2], activation="relu", batch_norm=True, dropout=0.25)
     assert g.config() == {"sizes": [2, 400, 400, 2], "activation": "relu", "output": None,
-                          "slope": g.slope, "batch_norm": True, "pieces": None, "dropout": 0.25}
+                          "slope": g.slope, "batch_norm": True, "pieces": None, "dropout": 0.25,
+                          "precision": "fp32"}
     assert "batch_norm=True" in repr(g) and "dropout=0.25" in repr(g) and "pieces" not in repr(g)
     again = gk.MLP(**g.config())
     assert again.config() == g.config() and again.num_params == g.num_params

@@ -10,11 +10,12 @@
 namespace gankit {
 
 void dense_forward(const float* x, const float* w, const float* b, float* y, std::int64_t batch,
-                   std::int64_t fan_in, std::int64_t fan_out, Activation act, float slope) {
+                   std::int64_t fan_in, std::int64_t fan_out, Activation act, float slope,
+                   GemmPrecision precision) {
   // y (batch, fan_out) = act(x (batch, fan_in) w (fan_in, fan_out) + b), epilogue fused.
   const GemmEpilogue epilogue = bias_activation_epilogue(b, act, slope);
   gemm(row_major(x, batch, fan_in), row_major(w, fan_in, fan_out), y, fan_out,
-       /*accumulate=*/false, &epilogue);
+       /*accumulate=*/false, &epilogue, precision);
 }
 
 namespace {
@@ -33,7 +34,8 @@ void column_sums(const float* d_z, float* d_b, std::int64_t batch, std::int64_t 
 // (batch * fan_out) and transposing the result back (batch * fan_in, about twice, with
 // the derivative pass): worth it when the batch is small next to the layer. Each
 // element is the same FMA chain over fan_out in the same blocks either way (a * b ==
-// b * a exactly), so the result is bitwise the same as the direct product's.
+// b * a exactly; for bf16 the same pairs of rounded products), so the result is bitwise
+// the same as the direct product's.
 bool input_gradient_by_transpose(std::int64_t batch, std::int64_t fan_in, std::int64_t fan_out) {
   // The direct product is fan_in wide, its transpose batch wide: if either takes the
   // GEMM's skinny path, the two ways would no longer agree to the bit.
@@ -63,18 +65,19 @@ void transpose_times_derivative(const float* d_x_t, float* d_x, std::int64_t bat
 // d_x (batch, fan_in) = (d_z wᵀ) * x_act'(x), whichever way is cheaper (see above).
 void input_gradient(const MatrixView& d_z, const float* w, const float* x, float* d_x,
                     std::int64_t batch, std::int64_t fan_in, std::int64_t fan_out,
-                    Activation x_act, float slope) {
+                    Activation x_act, float slope, GemmPrecision precision) {
   const GemmEpilogue times_derivative = activation_derivative_epilogue(x, fan_in, x_act, slope);
   if (!input_gradient_by_transpose(batch, fan_in, fan_out)) {
     gemm(d_z, transposed(row_major(w, fan_in, fan_out)), d_x, fan_in, /*accumulate=*/false,
-         &times_derivative);
+         &times_derivative, precision);
     return;
   }
   // Scratch per thread, grow-only like the GEMM's packing buffers: allocated on a
   // network's first step only.
   thread_local AlignedBuffer d_x_t;
   d_x_t.resize_discard(fan_in * batch);
-  gemm(row_major(w, fan_in, fan_out), transposed(d_z), d_x_t.data(), batch, /*accumulate=*/false);
+  gemm(row_major(w, fan_in, fan_out), transposed(d_z), d_x_t.data(), batch, /*accumulate=*/false,
+       nullptr, precision);
   transpose_times_derivative(d_x_t.data(), d_x, batch, fan_in, times_derivative);
 }
 
@@ -82,21 +85,21 @@ void input_gradient(const MatrixView& d_z, const float* w, const float* x, float
 
 void dense_backward(const float* x, const float* w, const float* y, float* d_y, float* d_w,
                     float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
-                    std::int64_t fan_out, Activation act, float slope) {
+                    std::int64_t fan_out, Activation act, float slope, GemmPrecision precision) {
   // d_z = d_y * act'(y), in place.
   activation_gradient_tile(d_y, fan_out, y, fan_out, batch, fan_out, act, slope);
   dense_backward_from_z(x, w, d_y, d_w, d_b, d_x, batch, fan_in, fan_out, Activation::identity,
-                        slope);
+                        slope, nullptr, precision);
 }
 
 void dense_backward_from_z(const float* x, const float* w, const float* d_z_data, float* d_w,
                            float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
                            std::int64_t fan_out, Activation x_act, float slope,
-                           const DenseUpdate* update) {
+                           const DenseUpdate* update, GemmPrecision precision) {
   const MatrixView d_z = row_major(d_z_data, batch, fan_out);
   // d_x (batch, fan_in) = (d_z (batch, fan_out) wᵀ (fan_out, fan_in)) * x_act'(x), first:
   // an update below changes w.
-  if (d_x != nullptr) input_gradient(d_z, w, x, d_x, batch, fan_in, fan_out, x_act, slope);
+  if (d_x != nullptr) input_gradient(d_z, w, x, d_x, batch, fan_in, fan_out, x_act, slope, precision);
   if (d_w == nullptr) return;
   const MatrixView x_t = transposed(row_major(x, batch, fan_in));
   const std::int64_t w_size = fan_in * fan_out;
@@ -108,11 +111,11 @@ void dense_backward_from_z(const float* x, const float* w, const float* d_z_data
         ? adam_update_epilogue(update->w, update->m_w, update->v_w, update->adam)
         : GemmEpilogue{};
     gemm(with_ones_row(x_t), d_z, d_w, fan_out, /*accumulate=*/false,
-         update != nullptr ? &adam : nullptr);
+         update != nullptr ? &adam : nullptr, precision);
     return;
   }
   // d_w (fan_in, fan_out) = xᵀ (fan_in, batch) d_z (batch, fan_out)
-  gemm(x_t, d_z, d_w, fan_out, /*accumulate=*/false);
+  gemm(x_t, d_z, d_w, fan_out, /*accumulate=*/false, nullptr, precision);
   if (d_b != nullptr) column_sums(d_z_data, d_b, batch, fan_out);
   if (update != nullptr) {
     adam_span(*update->adam, update->w, d_w, update->m_w, update->v_w, w_size);

@@ -122,6 +122,14 @@ void Mlp::init_glorot(std::uint64_t seed) {
   std::fill_n(grads_.data(), num_params_, 0.0f);
 }
 
+void Mlp::set_precision(GemmPrecision precision) {
+  if (precision == GemmPrecision::bf16 && gemm_bf16_kernel_name().empty())
+    throw std::invalid_argument(
+        "precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW, "
+        "which every CPU with AMX-BF16 also has); use fp32");
+  precision_ = precision;
+}
+
 void Mlp::set_dropout_state(std::uint64_t seed, std::uint64_t counter) {
   dropout_seed_ = seed;
   dropout_counter_ = counter;
@@ -238,7 +246,7 @@ const float* Mlp::forward_block(std::size_t l, const float* x, std::uint64_t dro
   // With batch norm the activation comes after it, so the GEMM epilogue adds the bias only.
   const Activation epilogue = block.batch_norm ? Activation::identity : layer.activation;
   dense_forward(x, p + layer.w_offset, p + layer.b_offset, ws.dense_out.data(), batch,
-                layer.fan_in, width, epilogue, slope_);
+                layer.fan_in, width, epilogue, slope_, precision_);
   const float* h = ws.dense_out.data();
   if (block.batch_norm) {
     float* normalised = ws.bn_out.data();
@@ -371,7 +379,7 @@ void Mlp::backward_block(std::size_t l, const float* x, float*& d_y, float*& spa
   const DenseUpdate dense_update{p + layer.w_offset, m + layer.w_offset,
                                  m + num_params_ + layer.w_offset, update};
   dense_backward_from_z(x, p + layer.w_offset, d_y, d_w, d_b, d_x, batch, layer.fan_in, width,
-                        x_act, slope_, update != nullptr ? &dense_update : nullptr);
+                        x_act, slope_, update != nullptr ? &dense_update : nullptr, precision_);
   d_y_is_d_z = fuse_below;
   if (l > 0) std::swap(d_y, spare);
 }

@@ -26,6 +26,7 @@ std::unique_ptr<Mlp> twin_of(const Mlp& net) {
   OptimizerConfig no_state;
   no_state.kind = OptimizerKind::sgd;
   twin->configure_optimizer(no_state);
+  twin->set_precision(net.precision());  // samples from the average as from the network
   return twin;
 }
 

@@ -35,15 +35,9 @@ void replica_mean(py::handle gathered_obj, py::handle out_obj) {
   gankit::replica_mean(source, ranks, n, target);
 }
 
-gankit::GemmPrecision precision_from_name(const std::string& name) {
-  if (name == "fp32") return gankit::GemmPrecision::fp32;
-  if (name == "bf16") return gankit::GemmPrecision::bf16;
-  throw py::value_error("precision: expected 'fp32' or 'bf16', got '" + name + "'");
-}
-
 FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b,
-                  const std::string& precision_name) {
-  const gankit::GemmPrecision precision = precision_from_name(precision_name);
+                  const std::string& precision_text) {
+  const gankit::GemmPrecision precision = gankit::precision_from_name(precision_text);
   if (precision == gankit::GemmPrecision::bf16 && gankit::gemm_bf16_kernel_name().empty())
     throw py::value_error("precision 'bf16' needs a CPU with AVX512-BF16 and AVX-512BW (every CPU "
                           "with AMX-BF16 has both); this CPU lacks them, so use 'fp32'");

@@ -172,6 +172,13 @@ void bind_mlp(py::module_& m) {
       .def_property_readonly("batch_norm", [](const Mlp& n) { return n.hidden_options().batch_norm; })
       .def_property_readonly("pieces", [](const Mlp& n) { return n.hidden_options().pieces; })
       .def_property_readonly("dropout", [](const Mlp& n) { return n.hidden_options().dropout; })
+      .def_property("precision",
+                    [](const Mlp& n) { return std::string(gankit::precision_name(n.precision())); },
+                    [](Mlp& n, const std::string& name) {
+                      const gankit::GemmPrecision precision = gankit::precision_from_name(name);
+                      gankit::BusyGuard guard(n.busy_flag(), "the network");
+                      n.set_precision(precision);
+                    }, "The arithmetic of the dense layers' products: 'fp32' or 'bf16'.")
       .def_property_readonly("num_buffers", &Mlp::num_buffers)
       .def_property_readonly("buffers", &flat_buffers,
                              "Running means and variances of the batch-norm blocks, flat view.")

@@ -163,11 +163,12 @@ def _pcg64_state(d):
 
 def _with_defaults(key: str, stored):
     """A stored setting with the keys that older files lack filled in with their
-    defaults: a network config's batch norm, maxout and dropout; an optimizer's schedule."""
+    defaults: a network config's batch norm, maxout, dropout and precision; an optimizer's
+    schedule."""
     if not isinstance(stored, dict):
         return stored
     if key in ("G", "D"):
-        return {"batch_norm": False, "pieces": None, "dropout": 0.0, **stored}
+        return {"batch_norm": False, "pieces": None, "dropout": 0.0, "precision": "fp32", **stored}
     if key in ("d_optimizer", "g_optimizer"):
         return {**SCHEDULE_DEFAULTS, **stored}
     return stored

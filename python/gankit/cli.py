@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pack", type=int, default=None,
                        help="PacGAN packing: D judges this many samples at once (an explicit --batch-size "
                             "must be a multiple of it). Default: 1")
+    train.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                       help="arithmetic of the dense layers' products: fp32, or bf16 (operands rounded "
+                            "to bfloat16, sums in float32; needs a CPU with AVX512-BF16). Default: fp32")
     train.add_argument("--activation", choices=ACTIVATIONS, default=None,
                        help="hidden activation of both default networks (--g-activation and "
                             "--d-activation set one each). Default: relu for ring; grid: relu in G, "
@@ -266,6 +269,8 @@ def run_train(args, parser) -> int:
         parser.error("--final-lr: only used with --lr-schedule linear or cosine")
     if batch_size % pack:
         parser.error(f"--batch-size: expected a multiple of --pack {pack}, got {batch_size}")
+    if args.precision == "bf16" and not gk._core.gemm_bf16_kernel():
+        parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
     if args.threads:
         gk.set_num_threads(args.threads)
     out = args.out or os.path.join("runs", args.dataset)
@@ -286,7 +291,8 @@ def run_train(args, parser) -> int:
 
     # Each network's schedule runs over its own updates: D makes d_steps per iteration.
     gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=adam(max_iter * d_steps),
-                 g_optimizer=adam(max_iter), seed=args.seed, pack=pack, ema=ema or None)
+                 g_optimizer=adam(max_iter), seed=args.seed, pack=pack, ema=ema or None,
+                 precision=args.precision)
     checkpoint = os.path.join(out, "checkpoint.gk")
     resume = checkpoint if args.resume and os.path.exists(checkpoint) else None
     if comm is not None:
@@ -302,7 +308,8 @@ def run_train(args, parser) -> int:
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
               f"k={d_steps}, batch {batch_size}" + (f" ({batch_size // pack} packs)" if pack > 1 else "")
               + f", {recipe}, {max_iter} iterations, {arch}"
-              f"kernel {info['kernel']} (kc {info['gemm_blocking']['kc']}), {info['num_threads']} threads"
+              + (f"bf16 products ({info['bf16_kernel']}), " if args.precision == "bf16" else "")
+              + f"kernel {info['kernel']} (kc {info['gemm_blocking']['kc']}), {info['num_threads']} threads"
               + (f" per rank x {comm.Get_size()} MPI ranks" if comm is not None else "")
               + (f", resuming from {resume}" if resume else ""), file=sys.stderr)
     start = time.perf_counter()

@@ -13,7 +13,7 @@ import numpy as np
 from . import _core, checkpoint, training
 from . import _validation as check
 from .history import History
-from .nn import MLP, checked_state
+from .nn import MLP, PRECISIONS, check_precision_runs_here, checked_state
 from .optim import SGD, Adam, optimizer_from_dict, optimizer_to_dict
 
 G_LOSSES = ("non_saturating", "minimax")
@@ -52,6 +52,8 @@ class GAN:
     G's parameters and batch-norm statistics with this decay (e.g. 0.999), updated in C++
     after every generator step and used by sample() (averaged=False gives G itself); None
     or 0 turns it off.
+    precision: "fp32" or "bf16" for the products of both networks' dense layers (see
+    MLP); None (default) leaves each network's own precision.
 
     Modes: d_step, g_step and fit run both networks in training mode (batch norm on batch
     statistics, updating its running statistics; dropout on), like PyTorch modules in
@@ -63,7 +65,7 @@ class GAN:
     def __init__(self, G: MLP, D: MLP, noise_dim: Optional[int] = None,
                  g_loss: str = "non_saturating", d_optimizer=None, g_optimizer=None,
                  noise: str = "normal", seed: Optional[int] = 0, pack: int = 1,
-                 ema: Optional[float] = None):
+                 ema: Optional[float] = None, precision: Optional[str] = None):
         if not isinstance(G, MLP):
             raise TypeError(f"G: expected a gankit.MLP, got {type(G).__name__}")
         if not isinstance(D, MLP):
@@ -87,6 +89,9 @@ class GAN:
         ema = 0.0 if ema is None else check.float32_number(ema, "ema", low=0, high=1, high_inclusive=False)
         if D.sizes[-1] != 1:
             raise ValueError(f"D: expected a discriminator with one output (a logit), got {D.sizes[-1]} outputs")
+        if precision is not None:
+            precision = check.choice(precision, "precision", PRECISIONS)
+            check_precision_runs_here(precision)
         g_loss = check.choice(g_loss, "g_loss", G_LOSSES)
         noise = check.choice(noise, "noise", NOISES)
         self.d_optimizer = _optimizer(d_optimizer, "d_optimizer")
@@ -102,6 +107,8 @@ class GAN:
             int(s) for s in np.random.SeedSequence(self.seed).generate_state(6, np.uint64))
         g_net = G._join(self, "G", g_seed, g_dropout_seed, self.g_optimizer)
         d_net = D._join(self, "D", d_seed, d_dropout_seed, self.d_optimizer)
+        if precision is not None:
+            g_net.precision = d_net.precision = precision
         self.G, self.D = G, D
         self._gan = _core.Gan(g_net, d_net, noise_dim, g_loss, noise, noise_seed, pack, ema)
         self.history = History()

@@ -17,6 +17,7 @@ ACTIVATIONS = ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
 HIDDEN_ACTIVATIONS = ACTIVATIONS + ("maxout",)
 DEFAULT_PIECES = 5  # maxout pieces when not given (the PacGAN/VEEGAN discriminators' 5)
 MAX_PIECES = 64
+PRECISIONS = ("fp32", "bf16")  # of the dense layers' products (gankit/gemm.h)
 
 
 def block_options(sizes, activation, batch_norm=False, pieces=None, dropout=0.0) -> dict:
@@ -39,6 +40,13 @@ def block_options(sizes, activation, batch_norm=False, pieces=None, dropout=0.0)
             if used:
                 raise ValueError(f"{name}: applies to hidden layers, but sizes {list(sizes)} has none")
     return {"batch_norm": batch_norm, "pieces": pieces, "dropout": dropout}
+
+
+def check_precision_runs_here(precision: str) -> None:
+    """ValueError for "bf16" on a CPU without a bf16 kernel (gankit/gemm.h)."""
+    if precision == "bf16" and not _core.gemm_bf16_kernel():
+        raise ValueError("precision: 'bf16' needs a CPU with AVX512-BF16 and AVX-512BW (every CPU "
+                         "with AMX-BF16 has both); this CPU lacks them, so use 'fp32'")
 
 
 class MLP:
@@ -66,11 +74,17 @@ class MLP:
     counter of training forwards, so runs are reproducible at any thread count.
     seed: initialise the weights (Glorot uniform, zero biases) and seed the dropout masks
     from this seed. Without one, a GAN built on this network does both from the GAN's seed.
+    precision: "fp32" (default) or "bf16": the arithmetic of the dense layers' products.
+    bf16 rounds their operands (inputs, weights, gradients) to bfloat16 and sums in
+    float32, about twice as fast where the CPU multiplies bf16 pairs (AVX512-BF16);
+    parameters, gradients, optimizer state, batch norm, activations and the losses stay
+    float32. A CPU without AVX512-BF16 refuses it with a ValueError (no slow emulation).
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "leaky_relu",
                  output: Optional[str] = None, slope: float = 0.2, seed: Optional[int] = None,
-                 batch_norm: bool = False, pieces: Optional[int] = None, dropout: float = 0.0):
+                 batch_norm: bool = False, pieces: Optional[int] = None, dropout: float = 0.0,
+                 precision: str = "fp32"):
         # A sequence (list, tuple, range, 1-D array): a set or dict has no order to trust.
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
             raise TypeError(f"sizes: expected a sequence of layer sizes like [2, 128, 1], got {sizes!r}")
@@ -81,9 +95,12 @@ class MLP:
         output = "identity" if output is None else check.choice(output, "output", ACTIVATIONS)
         slope = check.real_number(slope, "slope", low=0, high=1, high_inclusive=False)
         options = block_options(sizes, activation, batch_norm, pieces, dropout)
+        precision = check.choice(precision, "precision", PRECISIONS)
+        check_precision_runs_here(precision)
         hidden = "identity" if activation == "maxout" else activation
         self._net = _core.Mlp(sizes, hidden, output, slope, options["batch_norm"],
                               options["pieces"] or 1, options["dropout"])
+        self._net.precision = precision
         self._maxout = activation == "maxout"
         self._dropout = options["dropout"]  # as given (the core keeps it as float32)
         self.seed = None if seed is None else check.seed(seed)
@@ -128,6 +145,11 @@ class MLP:
         return self._dropout
 
     @property
+    def precision(self) -> str:
+        """"fp32" or "bf16": the arithmetic of the dense layers' products."""
+        return self._net.precision
+
+    @property
     def num_params(self) -> int:
         return int(self._net.num_params)
 
@@ -135,12 +157,13 @@ class MLP:
         """The constructor arguments (checkpoints rebuild the network from them)."""
         return {"sizes": self.sizes, "activation": self.activation, "output": self.output,
                 "slope": self.slope, "batch_norm": self.batch_norm, "pieces": self.pieces,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "precision": self.precision}
 
     def __repr__(self) -> str:
         extra = "".join([", batch_norm=True" if self.batch_norm else "",
                          f", pieces={self.pieces}" if self._maxout else "",
-                         f", dropout={self.dropout}" if self.dropout > 0 else ""])
+                         f", dropout={self.dropout}" if self.dropout > 0 else "",
+                         f", precision={self.precision!r}" if self.precision != "fp32" else ""])
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
                 f"slope={self.slope}{extra})")
 

@@ -4,23 +4,29 @@
 //   forward:  y = act(x w + b)                 (bias and activation fused into the GEMM)
 //   backward: d_z = d_y * act'(y)              (from the output y; see activation.h)
 //             d_b = sum over rows of d_z,  d_w = xᵀ d_z,  d_x = d_z wᵀ
+// precision: the arithmetic of the layer's products (gemm.h): with bf16, x, w and d_z
+// enter them rounded to bfloat16; everything else (epilogues, d_b from the bias row of
+// the weight gradient's product, the update) stays fp32.
 #pragma once
 #include <cstdint>
 
 #include "gankit/activation.h"
+#include "gankit/gemm.h"
 #include "gankit/optimizer.h"
 
 namespace gankit {
 
 void dense_forward(const float* x, const float* w, const float* b, float* y, std::int64_t batch,
-                   std::int64_t fan_in, std::int64_t fan_out, Activation act, float slope);
+                   std::int64_t fan_in, std::int64_t fan_out, Activation act, float slope,
+                   GemmPrecision precision = GemmPrecision::fp32);
 
 // d_y is overwritten with d_z (the gradient before the activation) to save a buffer.
 // Pass d_w = d_b = nullptr to skip parameter gradients (the discriminator during the
 // generator step) and d_x = nullptr to skip the input gradient (a network's first layer).
 void dense_backward(const float* x, const float* w, const float* y, float* d_y, float* d_w,
                     float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
-                    std::int64_t fan_out, Activation act, float slope);
+                    std::int64_t fan_out, Activation act, float slope,
+                    GemmPrecision precision = GemmPrecision::fp32);
 
 // The same from d_z (this layer's activation derivative already applied), with the
 // derivative of the activation that produced x fused into the epilogue of d_x's GEMM:
@@ -42,6 +48,7 @@ struct DenseUpdate {
 void dense_backward_from_z(const float* x, const float* w, const float* d_z, float* d_w,
                            float* d_b, float* d_x, std::int64_t batch, std::int64_t fan_in,
                            std::int64_t fan_out, Activation x_act, float slope,
-                           const DenseUpdate* update = nullptr);
+                           const DenseUpdate* update = nullptr,
+                           GemmPrecision precision = GemmPrecision::fp32);
 
 }  // namespace gankit

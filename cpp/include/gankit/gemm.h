@@ -114,6 +114,8 @@ void apply_epilogue_tile(const GemmEpilogue& e, float* c, std::int64_t ldc, std:
 // cannot. Products at most 4 columns wide (gemm_is_skinny) stay fp32 either way: they
 // are bound by memory, not arithmetic.
 enum class GemmPrecision { fp32, bf16 };
+GemmPrecision precision_from_name(const std::string& name);  // "fp32", "bf16"; else invalid_argument
+const char* precision_name(GemmPrecision precision);
 
 // C (M x N, row-major, leading dimension ldc) = A (M x K) B (K x N), or += when
 // accumulate is true; the epilogue (if given) is applied last. K may be 0 (C = 0,

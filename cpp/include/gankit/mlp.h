@@ -28,6 +28,7 @@
 
 #include "gankit/activation.h"
 #include "gankit/aligned_buffer.h"
+#include "gankit/gemm.h"
 #include "gankit/optimizer.h"
 
 namespace gankit {
@@ -85,6 +86,13 @@ class Mlp {
   const HiddenBlockOptions& hidden_options() const { return options_; }
   bool has_batch_norm() const { return num_buffers_ > 0; }
   bool has_dropout() const { return options_.dropout > 0.0f && layers_.size() > 1; }
+
+  // The arithmetic of the dense layers' products (gemm.h), fp32 unless set. bf16 rounds
+  // their operands to bfloat16; parameters, gradients, optimizer state and every
+  // element-wise step stay fp32. set_precision(bf16) throws std::invalid_argument on a
+  // CPU without a bf16 kernel.
+  GemmPrecision precision() const { return precision_; }
+  void set_precision(GemmPrecision precision);
 
   std::int64_t num_params() const { return num_params_; }
   float* params() { return params_.data(); }
@@ -179,6 +187,7 @@ class Mlp {
   OptimizerConfig optimizer_;
   std::int64_t optimizer_step_ = 0;
   bool fused_update_ = true;
+  GemmPrecision precision_ = GemmPrecision::fp32;
   std::uint64_t dropout_seed_ = 0;
   std::uint64_t dropout_counter_ = 0;
 
