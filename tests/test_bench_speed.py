@@ -210,6 +210,8 @@ def test_missing_framework_is_reported_and_skipped(tmp_path, monkeypatch):
     (["--threads", "0"], "--threads: expected"),
     (["--rounds", "0"], "--rounds: expected a positive integer"),
     (["--seconds", "-1"], "--seconds must be > 0"),
+    (["--precision", "fp16"], "--precision: expected fp32, bf16 or fp32,bf16, got fp16"),
+    (["--precision", "bf16", "--frameworks", "numpy,jax"], "none of --frameworks numpy,jax has a bf16 variant"),
 ])
 def test_bad_options_exit_with_a_message(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -257,3 +259,65 @@ def test_gankit_cli_dispatches_to_the_benchmark(tmp_path, capsys):
                      "--seconds", "0.01", "--rounds", "1", "--warmup", "0", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["results"][0]["framework"] == "gankit"
     assert "| tiny | 1 |" in capsys.readouterr().out
+
+
+# -- bf16 ------------------------------------------------------------------------------------
+BF16 = gk._core.gemm_bf16_kernel()
+needs_bf16 = pytest.mark.skipif(not BF16, reason="this CPU has no bf16 kernel (no AVX512-BF16)")
+
+
+def test_precision_adds_the_bf16_variants_of_gankit_and_torch(capsys):
+    if not BF16:
+        with pytest.raises(SystemExit):
+            options.parse_args(["--precision", "fp32,bf16"])
+        assert "no bf16 kernel" in capsys.readouterr().err
+        return
+    assert options.parse_args(["--precision", "fp32,bf16"]).frameworks == \
+        ["gankit", "numpy", "torch", "jax", "gankit_bf16", "torch_bf16"]
+    assert options.parse_args(["--precision", "bf16", "--frameworks", "gankit,jax"]).frameworks == ["gankit_bf16"]
+
+
+@needs_bf16
+@pytest.mark.parametrize("framework", ["gankit", "torch"])
+def test_bf16_iterations_stay_within_bf16_of_the_float32_step(framework):
+    """The bf16 variants do the fp32 iteration's work with operands rounded to bf16:
+    their losses stay within bf16's reach of NumPy's float32 step, and so do the updates.
+    Adam's first step moves each weight by lr times the sign of its gradient, so a weight
+    whose gradient is near zero may move the other way (2 lr apart); almost all agree."""
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        from gankit.bench.speed import torch as module
+        module.setup_threads(1)
+        generator = torch.Generator().manual_seed(0)
+        z_d, z_g = (torch.empty(CHECK.batch, CHECK.noise_dim).normal_(generator=generator).numpy()
+                    for _ in range(2))
+    else:
+        from gankit.bench.speed import gankit as module
+        noise = gankit_gan(CHECK, *initial_state(CHECK, seed=0)[:2])
+        z_d, z_g = noise.noise(CHECK.batch), noise.noise(CHECK.batch)
+    before, losses, expected = numpy_reference(z_d, z_g)
+    seed = 1 if framework == "gankit" else 0
+    iteration = module.make_iteration(CHECK, *before, initial_state(CHECK, seed=0)[2], seed, precision="bf16")
+    got = [float(x) for x in iteration()]
+    np.testing.assert_allclose(got, losses, rtol=2e-2)
+    starts, steps, steps_ref = [], [], []
+    for start, theirs, ours in zip(before, iteration.weights(), expected):
+        for layer_start, layer, layer_ref in zip(start, theirs, ours):
+            for a0, a, a_ref in zip(layer_start, layer, layer_ref):
+                steps.append((a - a0).ravel())
+                steps_ref.append((a_ref - a0).ravel())
+    gap = np.abs(np.concatenate(steps) - np.concatenate(steps_ref))
+    assert np.all(gap <= 2.01 * LEARNING_RATE) and np.mean(gap <= 0.5 * LEARNING_RATE) >= 0.97
+
+
+@needs_bf16
+def test_a_bf16_run_reports_the_bf16_ratios(tmp_path):
+    out = tmp_path / "speed.json"
+    assert speed.main(["--quick", "--configs", "tiny", "--frameworks", "gankit", "--threads", "1",
+                       "--seconds", "0.02", "--rounds", "2", "--warmup", "0", "--precision", "fp32,bf16",
+                       "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert {r["framework"] for r in report["results"]} == {"gankit", "gankit_bf16"}
+    (comparison,) = report["comparisons"]
+    assert comparison["bf16_ratio_vs_gankit_fp32"] > 0 and comparison["bf16_ratio_vs_torch_bf16"] is None
+    assert report["settings"]["precision"] == "fp32,bf16"

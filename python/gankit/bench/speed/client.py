@@ -16,7 +16,8 @@ import time
 from .jax import ONE_THREAD_XLA_FLAGS
 
 # The package whose absence means "not installed" rather than "broken".
-FRAMEWORK_PACKAGES = {"gankit": "gankit", "numpy": "numpy", "torch": "torch", "jax": "jax"}
+FRAMEWORK_PACKAGES = {"gankit": "gankit", "numpy": "numpy", "torch": "torch", "jax": "jax",
+                      "gankit_bf16": "gankit", "torch_bf16": "torch"}
 
 
 class WorkerError(RuntimeError):

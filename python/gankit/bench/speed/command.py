@@ -53,7 +53,7 @@ def run_benchmark(args, log) -> dict:
                        for name in args.frameworks},
         "settings": {"configs": args.configs, "threads": args.threads, "seconds": args.seconds,
                      "rounds": args.rounds, "warmup_seconds": args.warmup, "settle_seconds": args.settle,
-                     "statistic": "median over rounds (best also given)"},
+                     "precision": args.precision, "statistic": "median over rounds (best also given)"},
         "fma_peak_gflops_per_core": peak,
         "fma_peak_measurements": peaks,
         "flops": {"formula": FLOP_FORMULA,

@@ -18,12 +18,14 @@ def versions() -> dict:
 
 class GankitIteration:
     """One benchmark iteration per call: gan.d_step(real) then gan.g_step(batch_size=B),
-    the noise drawn by gankit's own RNG in C++."""
+    the noise drawn by gankit's own RNG in C++; precision "bf16": both networks' products
+    on bfloat16 operands."""
 
-    def __init__(self, config, g_weights, d_weights, real, seed):
+    def __init__(self, config, g_weights, d_weights, real, seed, precision="fp32"):
         import gankit as gk
-        G = gk.MLP(list(config.g_sizes), activation="leaky_relu", output=config.g_output, slope=SLOPE)
-        D = gk.MLP(list(config.d_sizes), activation="leaky_relu", slope=SLOPE)
+        G = gk.MLP(list(config.g_sizes), activation="leaky_relu", output=config.g_output, slope=SLOPE,
+                   precision=precision)
+        D = gk.MLP(list(config.d_sizes), activation="leaky_relu", slope=SLOPE, precision=precision)
         G.set_weights(g_weights)
         D.set_weights(d_weights)
         adam = gk.Adam(lr=LEARNING_RATE, beta1=BETA1, beta2=BETA2, eps=EPS)

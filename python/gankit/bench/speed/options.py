@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="warm-up seconds per framework and config (default: 1.0; --quick: 0.2)")
     parser.add_argument("--quick", action="store_true",
                         help="short measurements: 3 rounds of 0.2 s, 1-1.5 minutes in all on 2 cores")
+    parser.add_argument("--precision", default="fp32",
+                        help="fp32, bf16 or fp32,bf16. bf16 adds gankit_bf16 (precision='bf16') and "
+                             "torch_bf16 (torch.autocast bfloat16) for the frameworks named; it needs a "
+                             "CPU with AVX512-BF16 (default: fp32)")
     parser.add_argument("--json", metavar="PATH", help="write every number as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="also write the Markdown report to PATH")
     return parser
@@ -60,4 +64,23 @@ def parse_args(argv):
         parser.error(f"--seconds must be > 0 and --warmup >= 0, got {args.seconds} and {args.warmup}")
     if args.rounds < 1:
         parser.error(f"--rounds: expected a positive integer, got {args.rounds}")
+    args.frameworks = with_precisions(parser, args.frameworks, args.precision)
     return args
+
+
+def with_precisions(parser, frameworks: List[str], text: str) -> List[str]:
+    """The frameworks to run at the precisions asked for: the fp32 ones as named, then
+    gankit_bf16 and torch_bf16 for bf16 (the others have no bf16 variant here)."""
+    precisions = [p.strip() for p in text.split(",")]
+    if not precisions or any(p not in ("fp32", "bf16") for p in precisions):
+        parser.error(f"--precision: expected fp32, bf16 or fp32,bf16, got {text}")
+    run = list(frameworks) if "fp32" in precisions else []
+    if "bf16" in precisions:
+        from gankit import _core
+        if "gankit" in frameworks and not _core.gemm_bf16_kernel():
+            parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
+        run += [f"{name}_bf16" for name in ("gankit", "torch") if name in frameworks]
+    if not run:
+        parser.error(f"--precision {text}: none of --frameworks {','.join(frameworks)} has a bf16 variant "
+                     f"(gankit and torch have)")
+    return run

@@ -9,7 +9,7 @@ from typing import List
 from .._machine import cpu_identity, cpu_model
 from .configs import CONFIGS, LEARNING_RATE
 
-FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax")
+FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax", "gankit_bf16", "torch_bf16")
 
 
 def machine_info() -> dict:
@@ -125,6 +125,14 @@ def markdown_report(report: dict) -> str:
                  "the benchmark's kept busy while it measured (from /proc/stat; median over the "
                  "row's measurements); near 0 on a quiet machine.")
     parts.append("")
+    bf16 = [c for c in report["comparisons"] if "bf16_ratio_vs_gankit_fp32" in c]
+    if bf16:
+        figure = lambda value: "—" if value is None else f"{value:.2f}"  # noqa: E731
+        parts.append("bf16 (gankit precision='bf16'; torch under torch.autocast bfloat16; their % of "
+                     "peak is of the float32 FMA peak): gankit_bf16 ÷ torch_bf16, ÷ gankit fp32: "
+                     + "; ".join(f"{c['config']}/{c['threads']}t {figure(c['bf16_ratio_vs_torch_bf16'])}, "
+                                 f"{figure(c['bf16_ratio_vs_gankit_fp32'])}" for c in bf16) + ".")
+        parts.append("")
     if paired:
         parts.append("Ratio taken round by round instead (runs of the same round are close in time): "
                      + "; ".join(f"{c['config']}/{c['threads']}t {c['paired_ratio_median']:.2f} "

@@ -34,9 +34,10 @@ def compare(rows: List[dict]) -> dict:
     """gankit ÷ the faster of torch and JAX, from the medians; and the same ratio taken
     round by round (each round's runs are close in time) as a check on noise."""
     by_framework = {r["framework"]: r for r in rows}
+    bf16 = bf16_ratios(by_framework)
     others = [by_framework[f] for f in COMPARED if f in by_framework]
     if "gankit" not in by_framework or not others:
-        return {"ratio": None, "against": None}
+        return {"ratio": None, "against": None, **bf16}
     ours = by_framework["gankit"]
     fastest = max(others, key=lambda r: r["median_its"])
     rounds = min(len(ours["its_per_round"]), *(len(o["its_per_round"]) for o in others))
@@ -44,4 +45,14 @@ def compare(rows: List[dict]) -> dict:
     return {"ratio": ours["median_its"] / fastest["median_its"], "against": fastest["framework"],
             "paired_ratio_median": statistics.median(paired) if paired else None,
             "paired_ratio_min": min(paired) if paired else None,
-            "paired_ratio_max": max(paired) if paired else None}
+            "paired_ratio_max": max(paired) if paired else None, **bf16}
+
+
+def bf16_ratios(by_framework: dict) -> dict:
+    """gankit_bf16 ÷ torch_bf16 and ÷ gankit's own fp32, from the medians, where measured."""
+    ours = by_framework.get("gankit_bf16")
+    if ours is None:
+        return {}
+    ratio = lambda other: ours["median_its"] / by_framework[other]["median_its"] \
+        if other in by_framework else None  # noqa: E731
+    return {"bf16_ratio_vs_torch_bf16": ratio("torch_bf16"), "bf16_ratio_vs_gankit_fp32": ratio("gankit")}

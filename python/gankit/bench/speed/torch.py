@@ -7,8 +7,13 @@
 - Noise drawn in place into preallocated buffers (normal_), zero_grad(set_to_none=True).
 - Adam with fused=True (one fused CPU kernel over all parameters) where this torch has it,
   else foreach=True.
+- precision "bf16": the forward passes under torch.autocast("cpu", dtype=torch.bfloat16),
+  PyTorch's own mixed precision (linear layers in bf16, float32 master weights and Adam),
+  the losses taken on float32 logits.
 """
 from __future__ import annotations
+
+import contextlib
 
 from .configs import BETA1, BETA2, EPS, LEARNING_RATE, SLOPE
 
@@ -56,9 +61,11 @@ class TorchIteration:
     """One benchmark iteration per call. The noise comes from a torch.Generator seeded
     with `seed`: D step's z is its first draw, the G step's the second."""
 
-    def __init__(self, config, g_weights, d_weights, real, seed):
+    def __init__(self, config, g_weights, d_weights, real, seed, precision="fp32"):
         import torch
         self.torch = torch
+        self.autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if precision == "bf16" \
+            else contextlib.nullcontext
         self.G = _mlp(torch, config.g_sizes, g_weights, config.g_output)
         self.D = _mlp(torch, config.d_sizes, d_weights, None)
         self.g_opt, self.d_opt = _adam(torch, list(self.G.parameters())), _adam(torch, list(self.D.parameters()))
@@ -69,16 +76,19 @@ class TorchIteration:
 
     def __call__(self):
         F, G, D, batch = self.torch.nn.functional, self.G, self.D, self.batch
-        with self.torch.no_grad():
+        with self.torch.no_grad(), self.autocast():
             fake = G(self.z_d.normal_(generator=self.generator))
-        logits = D(self.torch.cat((self.x_real, fake)))
+        with self.autocast():
+            logits = D(self.torch.cat((self.x_real, fake.float()))).float()
         d_loss = F.softplus(-logits[:batch]).mean() + F.softplus(logits[batch:]).mean()
         self.d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_opt.step()
 
         D.requires_grad_(False)  # the G step needs D's input gradients only
-        g_loss = F.softplus(-D(G(self.z_g.normal_(generator=self.generator)))).mean()
+        with self.autocast():
+            logits = D(G(self.z_g.normal_(generator=self.generator))).float()
+        g_loss = F.softplus(-logits).mean()
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_opt.step()

@@ -31,7 +31,14 @@ FRAMEWORK_MODULES = {
     "numpy": "gankit.bench.speed.numpy",
     "torch": "gankit.bench.speed.torch",
     "jax": "gankit.bench.speed.jax",
+    # The same iterations with bf16 products (gankit precision="bf16", torch.autocast).
+    "gankit_bf16": "gankit.bench.speed.gankit",
+    "torch_bf16": "gankit.bench.speed.torch",
 }
+
+
+def precision_of(framework: str) -> str:
+    return "bf16" if framework.endswith("_bf16") else "fp32"
 
 
 def time_iterations(iteration, seconds: float) -> dict:
@@ -65,8 +72,9 @@ def warm_up(iteration, seconds: float) -> dict:
 class WorkerState:
     """The worker's framework module and the iterations it has built, by config name."""
 
-    def __init__(self, module):
+    def __init__(self, module, precision: str = "fp32"):
         self.module = module
+        self.precision = precision
         self.iterations = {}
 
     def handle(self, request: dict) -> dict:
@@ -75,7 +83,9 @@ class WorkerState:
         if op == "prepare":
             config = CONFIGS[request["config"]]
             g_weights, d_weights, real = initial_state(config, request.get("seed", 0))
-            iteration = self.module.make_iteration(config, g_weights, d_weights, real, request.get("seed", 0))
+            extra = {"precision": self.precision} if self.precision != "fp32" else {}
+            iteration = self.module.make_iteration(config, g_weights, d_weights, real, request.get("seed", 0),
+                                                   **extra)
             self.iterations[config.name] = iteration
             return warm_up(iteration, request["warmup"])
         if op == "run":
@@ -110,7 +120,7 @@ def worker_main(argv=None) -> int:
         reply({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         return 1
     reply({"ok": True, "pid": os.getpid(), "thread_setup": setup, "versions": versions})
-    state = WorkerState(module)
+    state = WorkerState(module, precision_of(args.framework))
     for line in sys.stdin:
         request = json.loads(line)
         if request.get("op") == "quit":
