@@ -10,6 +10,8 @@ import reference as ref
 from reference import matmul_tolerance
 
 AWKWARD = [1, 2, 3, 5, 7, 13, 16, 17, 31, 33, 64, 97, 129]
+BF16 = gk._core.gemm_bf16_kernel()
+needs_bf16 = pytest.mark.skipif(not BF16, reason="this CPU has no bf16 kernel (no AVX512-BF16)")
 dims = st.one_of(st.sampled_from(AWKWARD), st.integers(1, 300))
 
 
@@ -47,14 +49,15 @@ def test_matmul_large_and_thin_shapes(kernel, shape, rng):
     check_matmul(a, np.ascontiguousarray(b.T), trans_b=True)
 
 
-def test_matmul_bitwise_identical_across_thread_counts(rng):
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_bf16)])
+def test_matmul_bitwise_identical_across_thread_counts(precision, rng):
     a = rng.standard_normal((301, 517)).astype(np.float32)
     b = rng.standard_normal((517, 389)).astype(np.float32)
     results = []
     for threads in (1, 2, 3):
         gk.set_num_threads(threads)
-        results.append(gk._core.matmul(a, b))
-        results.append(gk._core.matmul(np.ascontiguousarray(a.T), b, trans_a=True))
+        results.append(gk._core.matmul(a, b, precision=precision))
+        results.append(gk._core.matmul(np.ascontiguousarray(a.T), b, trans_a=True, precision=precision))
     for t in range(1, 3):
         assert np.array_equal(results[0], results[2 * t])
         assert np.array_equal(results[1], results[2 * t + 1])
@@ -104,8 +107,6 @@ def test_matmul_accepts_float32_extremes():
 # bf16 products: the operands rounded to bfloat16, the sums float32. Against float64 on
 # operands rounded by an independent NumPy rounding, what is left is float32
 # accumulation, so the float32 bound holds; against the unrounded operands, the bf16 bound.
-BF16 = gk._core.gemm_bf16_kernel()
-needs_bf16 = pytest.mark.skipif(not BF16, reason="this CPU has no bf16 kernel (no AVX512-BF16)")
 
 
 @needs_bf16
@@ -132,17 +133,6 @@ def test_bf16_matmul_rounds_exactly_and_differs_from_float32(rng):
     c = gk._core.matmul(a, b, precision="bf16")
     np.testing.assert_array_equal(c, ref.round_to_bf16(a) * ref.round_to_bf16(b))
     assert not np.array_equal(c, gk._core.matmul(a, b))
-
-
-@needs_bf16
-def test_bf16_matmul_bitwise_identical_across_thread_counts(rng):
-    a = rng.standard_normal((301, 517)).astype(np.float32)
-    b = rng.standard_normal((517, 389)).astype(np.float32)
-    results = []
-    for threads in (1, 2, 3):
-        gk.set_num_threads(threads)
-        results.append(gk._core.matmul(a, b, precision="bf16"))
-    assert all(np.array_equal(results[0], r) for r in results[1:])
 
 
 def test_bf16_where_unsupported_is_a_clear_error():

@@ -10,6 +10,7 @@
 #include "../cpu/cpu_features.h"
 #include "../cpu/isa.h"
 #include "skinny.h"
+#include "tile_avx512.h"
 #include "ukernel.h"
 
 #if GANKIT_X86
@@ -22,15 +23,8 @@ namespace gemm_detail {
 #if GANKIT_X86
 namespace {
 
-constexpr int kMR = 12;
-constexpr int kNR = 32;
-
-// Lanes [0, count) of a 16-lane register (count may be <= 0 or > 16).
-inline __mmask16 first_lanes(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return 0xFFFF;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
+constexpr int kMR = kAvx512TileRows;
+constexpr int kNR = kAvx512TileCols;
 
 GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t,
                                        const float* b, float* c, std::int64_t ldc, int m, int n,
@@ -39,11 +33,7 @@ GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int6
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
-  // The tile is written once at the end; asking for its lines now hides the miss.
-  for (int i = 0; i < m; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
-  }
+  prefetch_tile(c, ldc, m, n);
 
 #pragma GCC unroll 2
   for (std::int64_t p = 0; p < k; ++p) {
@@ -72,21 +62,7 @@ GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int6
     }
     return;
   }
-  // Edge tile: masked lanes are neither loaded nor stored (and cannot fault), so
-  // nothing past the m x n corner of C is touched.
-  const __mmask16 mask_lo = first_lanes(n);
-  const __mmask16 mask_hi = first_lanes(n - 16);
-#pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) {
-    if (i >= m) break;  // a constant trip count keeps lo/hi in registers
-    float* row = c + i * ldc;
-    if (accumulate) {
-      lo[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_lo, row), lo[i]);
-      hi[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_hi, row + 16), hi[i]);
-    }
-    _mm512_mask_storeu_ps(row, mask_lo, lo[i]);
-    _mm512_mask_storeu_ps(row + 16, mask_hi, hi[i]);
-  }
+  store_tile_masked(lo, hi, c, ldc, m, n, accumulate);  // an edge tile
 }
 
 }  // namespace

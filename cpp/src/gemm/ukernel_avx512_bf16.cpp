@@ -20,6 +20,7 @@
 #include "../cpu/isa.h"
 #include "pack.h"
 #include "skinny.h"
+#include "tile_avx512.h"
 #include "ukernel.h"
 
 #if GANKIT_X86
@@ -31,9 +32,6 @@ namespace gemm_detail {
 
 namespace {
 
-constexpr int kMR = 12;
-constexpr int kNR = 32;
-
 bool cpu_has_avx512_bf16() {
   const cpu_detail::Features& f = cpu_detail::features();
   return f.avx512_bf16 && f.avx512bw;
@@ -44,12 +42,8 @@ bool cpu_has_avx512_bf16() {
 #if GANKIT_X86
 namespace {
 
-// Lanes [0, count) of a 16-lane register (count may be <= 0 or > 16).
-inline __mmask16 first_lanes(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return 0xFFFF;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
+constexpr int kMR = kAvx512TileRows;
+constexpr int kNR = kAvx512TileCols;
 
 // Rows [r, r + lanes) of one slot step: the two depth steps `even` and `odd` (fp32,
 // W floats apart in the panel; odd null past the depth) into `lanes` slots.
@@ -59,7 +53,7 @@ GANKIT_TARGET_AVX512_BF16 inline void round_pair_rows(const float* even, const f
   alignas(64) static const std::uint16_t kInterleave[32] = {
       0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  const __mmask16 mask = first_lanes(lanes);
+  const __mmask16 mask = first_lanes16(lanes);
   const __m512 lo = _mm512_maskz_loadu_ps(mask, even);
   const __m512 hi = odd != nullptr ? _mm512_maskz_loadu_ps(mask, odd) : _mm512_setzero_ps();
   // Words 0-15 the even steps, 16-31 the odd ones, each rounded to nearest even.
@@ -94,10 +88,7 @@ GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
-  for (int i = 0; i < m; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + n - 1), _MM_HINT_T0);
-  }
+  prefetch_tile(c, ldc, m, n);
 
   const auto* a_slots = reinterpret_cast<const std::int32_t*>(a);
 #pragma GCC unroll 2
@@ -114,21 +105,7 @@ GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float
     b += kNR;
   }
 
-  // The store is the fp32 kernel's: full tiles plain, edge tiles masked, nothing past
-  // the m x n corner of C touched.
-  const __mmask16 mask_lo = first_lanes(n);
-  const __mmask16 mask_hi = first_lanes(n - 16);
-#pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) {
-    if (i >= m) break;
-    float* row = c + i * ldc;
-    if (accumulate) {
-      lo[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_lo, row), lo[i]);
-      hi[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask_hi, row + 16), hi[i]);
-    }
-    _mm512_mask_storeu_ps(row, mask_lo, lo[i]);
-    _mm512_mask_storeu_ps(row + 16, mask_hi, hi[i]);
-  }
+  store_tile_masked(lo, hi, c, ldc, m, n, accumulate);
 }
 
 }  // namespace
@@ -147,7 +124,7 @@ const MicroKernel& avx512_bf16_micro_kernel() {
 #else  // not x86-64 with GCC/Clang: an entry the registry reports as unsupported
 
 const MicroKernel& avx512_bf16_micro_kernel() {
-  static const MicroKernel kernel{"avx512_bf16", kMR, kNR, nullptr, cpu_has_avx512_bf16,
+  static const MicroKernel kernel{"avx512_bf16", 12, 32, nullptr, cpu_has_avx512_bf16,
                                   Blocking{144, 512, 2048}, &generic_skinny_kernels(),
                                   /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
                                   /*blocking_from_model=*/false, nullptr};
