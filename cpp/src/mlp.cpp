@@ -123,10 +123,7 @@ void Mlp::init_glorot(std::uint64_t seed) {
 }
 
 void Mlp::set_precision(GemmPrecision precision) {
-  if (precision == GemmPrecision::bf16 && gemm_bf16_kernel_name().empty())
-    throw std::invalid_argument(
-        "precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW, "
-        "which every CPU with AMX-BF16 also has); use fp32");
+  if (precision == GemmPrecision::bf16) require_bf16_kernel("precision bf16");
   precision_ = precision;
 }
 

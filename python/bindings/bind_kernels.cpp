@@ -38,9 +38,7 @@ void replica_mean(py::handle gathered_obj, py::handle out_obj) {
 FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b,
                   const std::string& precision_text) {
   const gankit::GemmPrecision precision = gankit::precision_from_name(precision_text);
-  if (precision == gankit::GemmPrecision::bf16 && gankit::gemm_bf16_kernel_name().empty())
-    throw py::value_error("precision 'bf16' needs a CPU with AVX512-BF16 and AVX-512BW (every CPU "
-                          "with AMX-BF16 has both); this CPU lacks them, so use 'fp32'");
+  if (precision == gankit::GemmPrecision::bf16) gankit::require_bf16_kernel("precision 'bf16'");
   FloatArray a = as_matrix(a_obj, "a", -1);
   FloatArray b = as_matrix(b_obj, "b", -1);
   gankit::MatrixView a_view = gankit::row_major(a.data(), a.shape(0), a.shape(1));
@@ -218,6 +216,8 @@ void bind_kernels(py::module_& m) {
         "operands to bfloat16 and sums in float32.");
   m.def("gemm_bf16_kernel", &gankit::gemm_bf16_kernel_name,
         "The kernel of bf16 products, or '' on a CPU without one.");
+  m.def("require_bf16_kernel", &gankit::require_bf16_kernel, py::arg("who"),
+        "ValueError 'WHO: this CPU has no bf16 kernel (...)' where gemm_bf16_kernel() is ''.");
   m.def("gemm_kernel", &gankit::gemm_kernel_name);
   m.def("gemm_kernels", &gankit::gemm_available_kernels);
   m.def("select_gemm_kernel", &gankit::gemm_select_kernel, py::arg("name"));

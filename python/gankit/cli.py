@@ -234,6 +234,7 @@ def _network_hidden(parser, args, which, default):
 def run_train(args, parser) -> int:
     import gankit as gk
     from .distributed import world_communicator
+    from .nn import bf16_refusal
     for flag in ("n", "d_steps", "max_iter", "batch_size", "noise_dim", "window", "checkpoint_every",
                  "threads", "pack"):
         _positive(parser, getattr(args, flag), "--" + flag.replace("_", "-"))
@@ -269,8 +270,9 @@ def run_train(args, parser) -> int:
         parser.error("--final-lr: only used with --lr-schedule linear or cosine")
     if batch_size % pack:
         parser.error(f"--batch-size: expected a multiple of --pack {pack}, got {batch_size}")
-    if args.precision == "bf16" and not gk._core.gemm_bf16_kernel():
-        parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
+    refusal = bf16_refusal("--precision bf16") if args.precision == "bf16" else None
+    if refusal:
+        parser.error(refusal)
     if args.threads:
         gk.set_num_threads(args.threads)
     out = args.out or os.path.join("runs", args.dataset)

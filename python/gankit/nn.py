@@ -42,11 +42,21 @@ def block_options(sizes, activation, batch_norm=False, pieces=None, dropout=0.0)
     return {"batch_norm": batch_norm, "pieces": pieces, "dropout": dropout}
 
 
-def check_precision_runs_here(precision: str) -> None:
-    """ValueError for "bf16" on a CPU without a bf16 kernel (gankit/gemm.h)."""
-    if precision == "bf16" and not _core.gemm_bf16_kernel():
-        raise ValueError("precision: 'bf16' needs a CPU with AVX512-BF16 and AVX-512BW (every CPU "
-                         "with AMX-BF16 has both); this CPU lacks them, so use 'fp32'")
+def check_precision_runs_here(precision: str, who: str = "precision 'bf16'") -> None:
+    """ValueError "WHO: this CPU has no bf16 kernel (...)" for "bf16" on a CPU without one,
+    in the core's words (gankit/gemm.h, require_bf16_kernel)."""
+    if precision == "bf16":
+        _core.require_bf16_kernel(who)
+
+
+def bf16_refusal(who: str) -> str | None:
+    """check_precision_runs_here's message for "bf16", or None where this CPU runs it: for
+    argument parsers, which report it with parser.error."""
+    try:
+        _core.require_bf16_kernel(who)
+    except ValueError as refusal:
+        return str(refusal)
+    return None
 
 
 class MLP:

@@ -148,6 +148,11 @@ void gemm_select_kernel(const std::string& name);   // throws std::invalid_argum
 // The kernel GemmPrecision::bf16 products run ("avx512_bf16"), or "" on a CPU without one.
 std::string gemm_bf16_kernel_name();
 
+// Throws std::invalid_argument, "WHO: this CPU has no bf16 kernel (...)", where
+// gemm_bf16_kernel_name() is empty: the one refusal of precision bf16 that every layer
+// (gemm, Mlp, the bindings, the Python checks and the CLI's parsers) reports.
+void require_bf16_kernel(const std::string& who);
+
 // The machine's single-core float32 FMA peak in GFLOP/s, measured by a register-only
 // FMA loop with the widest kernel available (used to report a fraction of peak).
 double measure_fma_peak_gflops(double seconds);

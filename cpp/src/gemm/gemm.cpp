@@ -339,12 +339,8 @@ void check_shapes(const MatrixView& a, const MatrixView& b, std::int64_t ldc) {
 // bf16 kernel (or a clear error where this CPU has none) for the rest.
 const MicroKernel& kernel_for(GemmPrecision precision, std::int64_t n) {
   if (precision == GemmPrecision::fp32 || gemm_is_skinny(n)) return gemm_detail::active_micro_kernel();
-  const MicroKernel* bf16 = gemm_detail::bf16_micro_kernel();
-  if (bf16 == nullptr)
-    throw std::invalid_argument(
-        "gemm: bf16 products need a CPU with AVX512-BF16 and AVX-512BW (which every CPU "
-        "with AMX-BF16 also has); this CPU lacks them, so use precision fp32");
-  return *bf16;
+  require_bf16_kernel("gemm: precision bf16");
+  return *gemm_detail::bf16_micro_kernel();
 }
 
 }  // namespace

@@ -102,6 +102,12 @@ std::string gemm_bf16_kernel_name() {
   return kernel != nullptr ? kernel->name : "";
 }
 
+void require_bf16_kernel(const std::string& who) {
+  if (gemm_detail::bf16_micro_kernel() != nullptr) return;
+  throw std::invalid_argument(who + ": this CPU has no bf16 kernel (it needs AVX512-BF16 and "
+                              "AVX-512BW, which every CPU with AMX-BF16 also has); use fp32");
+}
+
 void gemm_select_kernel(const std::string& name) {
   const gemm_detail::MicroKernel* chosen = gemm_detail::find_supported(name);
   if (chosen == nullptr)

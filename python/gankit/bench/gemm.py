@@ -37,6 +37,7 @@ import numpy as np
 
 import gankit
 from gankit import _core
+from gankit.nn import bf16_refusal
 
 from ._arguments import positive_ints
 from ._machine import cpu_identity, cpu_model
@@ -79,8 +80,9 @@ def parse_args(argv, prog: str = "gankit bench gemm"):
     args.precision = [p.strip() for p in args.precision.split(",")]
     if any(p not in ("fp32", "bf16") for p in args.precision):
         parser.error(f"--precision: expected fp32, bf16 or fp32,bf16, got {','.join(args.precision)}")
-    if "bf16" in args.precision and not _core.gemm_bf16_kernel():
-        parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
+    refusal = bf16_refusal("--precision bf16") if "bf16" in args.precision else None
+    if refusal:
+        parser.error(refusal)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     return args

@@ -76,9 +76,10 @@ def with_precisions(parser, frameworks: List[str], text: str) -> List[str]:
         parser.error(f"--precision: expected fp32, bf16 or fp32,bf16, got {text}")
     run = list(frameworks) if "fp32" in precisions else []
     if "bf16" in precisions:
-        from gankit import _core
-        if "gankit" in frameworks and not _core.gemm_bf16_kernel():
-            parser.error("--precision bf16: this CPU has no bf16 kernel (it needs AVX512-BF16 and AVX-512BW)")
+        from gankit.nn import bf16_refusal
+        refusal = bf16_refusal("--precision bf16") if "gankit" in frameworks else None
+        if refusal:
+            parser.error(refusal)
         run += [f"{name}_bf16" for name in ("gankit", "torch") if name in frameworks]
     if not run:
         parser.error(f"--precision {text}: none of --frameworks {','.join(frameworks)} has a bf16 variant "
