@@ -47,5 +47,6 @@ TEST_CASE(kernel_registries_follow_the_cpu_check) {
   CHECK(gemm_offers("avx2") == (GANKIT_X86 && f.avx2_fma));
   CHECK(gemm_offers("avx512") == (GANKIT_X86 && f.avx512f));
   const std::string elementwise = activation_kernel_name();
-  CHECK(elementwise == ((GANKIT_X86 && f.avx2_fma) ? "avx2" : "generic"));
+  CHECK(elementwise == ((GANKIT_X86 && f.avx512f) ? "avx512"
+                         : (GANKIT_X86 && f.avx2_fma) ? "avx2" : "generic"));
 }

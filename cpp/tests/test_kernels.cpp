@@ -283,28 +283,31 @@ TEST_CASE(gan_rejects_mismatched_networks) {
 TEST_CASE(activation_row_kernels_bitwise_equal_across_isas) {
   using namespace activation_detail;
   const RowKernels& generic = generic_row_kernels();
-  const RowKernels& active = active_row_kernels();
-  const float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 3e38f, -3e38f, 1e-40f, -1e-40f,
-                            std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(),
-                            std::numeric_limits<float>::quiet_NaN(), 0.5f, -2.5f, 20.0f, -20.0f};
-  for (Activation act : {Activation::identity, Activation::relu, Activation::leaky_relu,
-                         Activation::tanh, Activation::sigmoid})
-    for (std::int64_t n : {1, 7, 8, 9, 16, 23})
-      for (bool with_bias : {false, true}) {
-        std::vector<float> x(n), bias(n), y(n), a(n), b(n), d_a(n), d_b(n);
-        for (std::int64_t i = 0; i < n; ++i) {
-          x[i] = specials[i % 15];
-          bias[i] = specials[(i * 7 + 3) % 15];
-          y[i] = specials[(i * 5 + 1) % 15];
+  CHECK(&active_row_kernels() == supported_row_kernels().back());  // the widest is used
+  for (const RowKernels* table : supported_row_kernels()) {
+    const RowKernels& wide = *table;
+    const float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 3e38f, -3e38f, 1e-40f, -1e-40f,
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::quiet_NaN(), 0.5f, -2.5f, 20.0f, -20.0f};
+    for (Activation act : {Activation::identity, Activation::relu, Activation::leaky_relu,
+                           Activation::tanh, Activation::sigmoid})
+      for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 47})
+        for (bool with_bias : {false, true}) {
+          std::vector<float> x(n), bias(n), y(n), a(n), b(n), d_a(n), d_b(n);
+          for (std::int64_t i = 0; i < n; ++i) {
+            x[i] = specials[i % 15];
+            bias[i] = specials[(i * 7 + 3) % 15];
+            y[i] = specials[(i * 5 + 1) % 15];
+          }
+          generic.bias_activation(x.data(), with_bias ? bias.data() : nullptr, a.data(), n, act, 0.3f);
+          wide.bias_activation(x.data(), with_bias ? bias.data() : nullptr, b.data(), n, act, 0.3f);
+          CHECK(std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0);
+          generic.gradient(y.data(), x.data(), d_a.data(), n, act, 0.3f);
+          wide.gradient(y.data(), x.data(), d_b.data(), n, act, 0.3f);
+          CHECK(std::memcmp(d_a.data(), d_b.data(), n * sizeof(float)) == 0);
         }
-        generic.bias_activation(x.data(), with_bias ? bias.data() : nullptr, a.data(), n, act, 0.3f);
-        active.bias_activation(x.data(), with_bias ? bias.data() : nullptr, b.data(), n, act, 0.3f);
-        CHECK(std::memcmp(a.data(), b.data(), n * sizeof(float)) == 0);
-        generic.gradient(y.data(), x.data(), d_a.data(), n, act, 0.3f);
-        active.gradient(y.data(), x.data(), d_b.data(), n, act, 0.3f);
-        CHECK(std::memcmp(d_a.data(), d_b.data(), n * sizeof(float)) == 0);
-      }
+  }
 }
 
 // The float Box-Muller with its own log/sin/cos series against the same transform in
@@ -335,6 +338,48 @@ TEST_CASE(rng_normal_matches_double_box_muller) {
   even.fill_normal(b.data(), 6);
   for (int i = 0; i < 5; ++i) CHECK(a[i] == b[i]);
   CHECK(odd.next_u64() == even.next_u64());
+}
+
+// The cloned loops (GANKIT_CLONES: the widest of avx512f, avx2, baseline this CPU runs)
+// give the bits of the same arithmetic in baseline scalar code: tanh and sigmoid rows
+// against their scalar functions (smooth_rows.cpp, not cloned), Adam against its
+// formula written out here, at lengths around every vector width.
+TEST_CASE(cloned_loops_bitwise_equal_to_scalar_code) {
+  using activation_detail::sigmoid_value;
+  using activation_detail::tanh_value;
+  Rng rng(11);
+  for (std::int64_t n : {1, 3, 8, 15, 16, 17, 31, 33, 64, 101}) {
+    std::vector<float> x(n), bias(n), rows(n);
+    rng.fill_normal(x.data(), n);
+    rng.fill_normal(bias.data(), n);
+    for (std::int64_t i = 0; i < n; ++i) x[i] *= (i % 5 == 0) ? 40.0f : 3.0f;
+    for (bool with_bias : {false, true}) {
+      const float* b = with_bias ? bias.data() : nullptr;
+      activation_detail::tanh_row(x.data(), b, rows.data(), n);
+      for (std::int64_t i = 0; i < n; ++i)
+        CHECK(rows[i] == tanh_value(with_bias ? x[i] + bias[i] : x[i]));
+      activation_detail::sigmoid_row(x.data(), b, rows.data(), n);
+      for (std::int64_t i = 0; i < n; ++i)
+        CHECK(rows[i] == sigmoid_value(with_bias ? x[i] + bias[i] : x[i]));
+    }
+    std::vector<float> params(n), grads(n), m(n), v(n);
+    rng.fill_normal(params.data(), n);
+    rng.fill_normal(grads.data(), n);
+    rng.fill_normal(m.data(), n);
+    rng.fill_normal(v.data(), n);
+    for (float& each : v) each = each * each;
+    std::vector<float> want_params = params, want_m = m, want_v = v;
+    const AdamFactors f = adam_factors(7, 1e-3, 0.5, 0.999, 1e-8, 0.01);
+    adam_span(f, params.data(), grads.data(), m.data(), v.data(), n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float g = grads[i] + f.weight_decay * want_params[i];
+      want_m[i] = f.beta1 * want_m[i] + f.one_minus_beta1 * g;
+      want_v[i] = f.beta2 * want_v[i] + f.one_minus_beta2 * (g * g);
+      const float denom = std::sqrt(want_v[i]) * f.inv_sqrt_correction2 + f.eps;
+      want_params[i] -= f.step_size * (want_m[i] / denom);
+      CHECK(params[i] == want_params[i] && m[i] == want_m[i] && v[i] == want_v[i]);
+    }
+  }
 }
 
 // tanh and sigmoid (their own float exponential) against double-precision libm over

@@ -17,10 +17,15 @@ namespace gankit {
 
 namespace activation_detail {
 
+std::vector<const RowKernels*> supported_row_kernels() {
+  std::vector<const RowKernels*> tables{&generic_row_kernels()};
+  if (cpu_detail::has_avx2_fma() && avx2_row_kernels() != nullptr) tables.push_back(avx2_row_kernels());
+  if (cpu_detail::has_avx512f() && avx512_row_kernels() != nullptr) tables.push_back(avx512_row_kernels());
+  return tables;
+}
+
 const RowKernels& active_row_kernels() {
-  static const RowKernels& chosen = cpu_detail::has_avx2_fma() && avx2_row_kernels() != nullptr
-                                        ? *avx2_row_kernels()
-                                        : generic_row_kernels();
+  static const RowKernels& chosen = *supported_row_kernels().back();
   return chosen;
 }
 

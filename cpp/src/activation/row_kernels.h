@@ -6,6 +6,7 @@
 // the choice is purely about speed.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "gankit/activation.h"
 #include "smooth_rows.h"
@@ -30,11 +31,13 @@ struct RowKernels {
 };
 
 const RowKernels& generic_row_kernels();
-const RowKernels* avx2_row_kernels();  // null where AVX2 is not compiled (off x86-64)
+const RowKernels* avx2_row_kernels();    // null where AVX2 is not compiled (off x86-64)
+const RowKernels* avx512_row_kernels();  // null where AVX-512 is not compiled
 
-// The registry (activation.cpp): the AVX2 table where the CPU check
-// (cpu/cpu_features.h) says AVX2 runs, else the portable one; chosen once, on the first
-// call.
+// The registry (activation.cpp): the tables this CPU runs by the CPU check
+// (cpu/cpu_features.h), narrowest first (generic, then avx2, then avx512), and the
+// widest of them, chosen once, on the first call.
+std::vector<const RowKernels*> supported_row_kernels();
 const RowKernels& active_row_kernels();
 
 // The scalar definitions every table agrees with.

@@ -26,11 +26,12 @@
 #define GANKIT_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #endif
 
-// GANKIT_CLONES on a function: GCC compiles it once for AVX2 and once for the baseline,
-// and the dynamic loader picks one for this CPU (an ifunc, resolved by the compiler's
-// runtime from the same CPUID and XCR0 bits as cpu_features.h): runtime dispatch for
-// element-wise loops without hand-written intrinsics. AVX2 alone, not AVX2 with FMA:
-// -ffp-contract=off leaves these loops nothing to fuse, and one clone is one feature.
+// GANKIT_CLONES on a function: GCC compiles it once each for AVX-512F, AVX2 and the
+// baseline, and the dynamic loader picks the widest this CPU runs (an ifunc, resolved by
+// the compiler's runtime from the same CPUID and XCR0 bits as cpu_features.h): runtime
+// dispatch for element-wise loops (tanh and sigmoid rows, Adam, SGD, the parameter
+// average, the normal noise) without hand-written intrinsics. AVX2 alone, not AVX2 with
+// FMA: -ffp-contract=off leaves these loops nothing to fuse, and one clone is one feature.
 //
 // Only for loops whose every element is computed by the same IEEE operations
 // whatever the vector width (no reductions: -ffp-contract=off and no -ffast-math keep
@@ -38,7 +39,7 @@
 // A function with an OpenMP region inside must not carry it (the outlined region would
 // stay baseline): clone the loop body and call it from the region instead.
 #if GANKIT_X86 && !defined(__clang__) && defined(__linux__)
-#define GANKIT_CLONES __attribute__((target_clones("avx2", "default")))
+#define GANKIT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define GANKIT_CLONES
 #endif

@@ -10,18 +10,15 @@
 
 #include <cstdint>
 
+#include "../cpu/simd_avx512.h"
+
 namespace gankit {
 namespace gemm_detail {
 
 constexpr int kAvx512TileRows = 12;  // MR
 constexpr int kAvx512TileCols = 32;  // NR: two zmm of 16 floats per row
 
-// Lanes [0, count) of a 16-lane register (count may be <= 0 or > 16).
-inline __mmask16 first_lanes16(int count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return 0xFFFF;
-  return static_cast<__mmask16>((1u << count) - 1u);
-}
+using cpu_detail::first_lanes16;  // lanes [0, count) of 16
 
 // The tile is written once at the end; asking for its m x n corner's lines now hides
 // the miss behind the products.
