@@ -5,6 +5,10 @@
 // kernel. 12 rows: each B load feeds twice the FMAs of a 6-row tile while MR stays
 // small enough for short batches (16 rows would spill registers). `gankit bench gemm`
 // reports the kernel's GFLOP/s and its fraction of the FMA peak.
+//
+// As the AVX2 kernel: A packed, or read in place when it is row-major (twelve row
+// pointers sharing one index: no packing for the x w and d_z w^T products), and the
+// epilogue applied in registers before the one store (tile_avx512.h).
 #include <cstdint>
 
 #include "../cpu/cpu_features.h"
@@ -26,43 +30,62 @@ namespace {
 constexpr int kMR = kAvx512TileRows;
 constexpr int kNR = kAvx512TileCols;
 
-GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int64_t,
-                                       const float* b, float* c, std::int64_t ldc, int m, int n,
-                                       bool accumulate, const TileEpilogue*) {
+template <bool kPackedA>
+GANKIT_TARGET_AVX512 inline void avx512_12x32(std::int64_t k, const float* a, std::int64_t lda,
+                                              const float* b, float* c, std::int64_t ldc, int m,
+                                              int n, bool accumulate, const TileEpilogue* epilogue) {
   __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
   prefetch_tile(c, ldc, m, n);
 
+  if constexpr (kPackedA) {
 #pragma GCC unroll 2
-  for (std::int64_t p = 0; p < k; ++p) {
-    const __m512 b_lo = _mm512_load_ps(b);
-    const __m512 b_hi = _mm512_load_ps(b + 16);
+    for (std::int64_t p = 0; p < k; ++p) {
+      const __m512 b_lo = _mm512_load_ps(b);
+      const __m512 b_hi = _mm512_load_ps(b + 16);
 #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      const __m512 a_i = _mm512_set1_ps(a[i]);
-      lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
-      hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
-    }
-    a += kMR;
-    b += kNR;
-  }
-
-  if (m == kMR && n == kNR) {
-#pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
-      float* row = c + i * ldc;
-      if (accumulate) {
-        lo[i] = _mm512_add_ps(_mm512_loadu_ps(row), lo[i]);
-        hi[i] = _mm512_add_ps(_mm512_loadu_ps(row + 16), hi[i]);
+      for (int i = 0; i < kMR; ++i) {
+        const __m512 a_i = _mm512_set1_ps(a[i]);
+        lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
+        hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
       }
-      _mm512_storeu_ps(row, lo[i]);
-      _mm512_storeu_ps(row + 16, hi[i]);
+      a += kMR;
+      b += kNR;
     }
-    return;
+  } else {
+    // Rows past m repeat the last real row: read, never stored.
+    const float* rows[kMR];
+#pragma GCC unroll 16
+    for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+#pragma GCC unroll 2
+    for (std::int64_t p = 0; p < k; ++p) {
+      const __m512 b_lo = _mm512_load_ps(b);
+      const __m512 b_hi = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+      for (int i = 0; i < kMR; ++i) {
+        const __m512 a_i = _mm512_set1_ps(rows[i][p]);
+        lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
+        hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
+      }
+      b += kNR;
+    }
   }
-  store_tile_masked(lo, hi, c, ldc, m, n, accumulate);  // an edge tile
+  store_tile(lo, hi, c, ldc, m, n, accumulate, epilogue);
+}
+
+GANKIT_TARGET_AVX512 void avx512_12x32_packed(std::int64_t k, const float* a, std::int64_t lda,
+                                              const float* b, float* c, std::int64_t ldc, int m,
+                                              int n, bool accumulate, const TileEpilogue* epilogue) {
+  avx512_12x32<true>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
+}
+
+GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
+                                                  const float* b, float* c, std::int64_t ldc,
+                                                  int m, int n, bool accumulate,
+                                                  const TileEpilogue* epilogue) {
+  avx512_12x32<false>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
 }
 
 }  // namespace
@@ -74,9 +97,9 @@ GANKIT_TARGET_AVX512 void avx512_12x32(std::int64_t k, const float* a, std::int6
 // this kernel keeps its measured constants; the model's kc (256 on a 48 KiB 12-way L1)
 // awaits a measurement on an AVX-512 machine.
 const MicroKernel& avx512_micro_kernel() {
-  static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32, cpu_detail::has_avx512f,
+  static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32_packed, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
-                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  avx512_12x32_rowmajor_a, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false};
   return kernel;
 }

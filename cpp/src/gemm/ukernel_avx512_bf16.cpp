@@ -105,7 +105,7 @@ GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float
     b += kNR;
   }
 
-  store_tile_masked(lo, hi, c, ldc, m, n, accumulate);
+  store_tile(lo, hi, c, ldc, m, n, accumulate, nullptr);
 }
 
 }  // namespace
