@@ -433,6 +433,50 @@ TEST_CASE(gemm_a_in_place_and_packed_same_bits) {
   }
 }
 
+// Row-major B is read in place for products of at most 8 row tiles and packed beyond
+// (kernels with run_rowmajor_b): the rows a short product shares with a tall one come
+// out to the bit, with A packed and in place, K past one block, tiles at every edge,
+// every epilogue the kernels fuse.
+TEST_CASE(gemm_b_in_place_and_packed_same_bits) {
+  KernelSweep sweep;
+  std::uint64_t seed = 970;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
+    const std::int64_t k = gemm_detail::blocking_for(kernel).blocking.kc + 37;
+    const std::int64_t mr = kernel.mr, nr = kernel.nr;
+    const std::int64_t tall = 9 * mr + 5;
+    for (std::int64_t short_rows : {std::int64_t{1}, mr - 1, 8 * mr})
+      for (std::int64_t n : {nr + 3, 16 * nr + 5})  // A in place, then packed
+        for (bool with_epilogue : {false, true}) {
+          TestRng rng(seed++);
+          const Operand a = make_operand(tall, k, Layout::row_major, rng);
+          const Operand b = make_operand(k, n, Layout::row_major, rng);
+          std::vector<float> bias(n);
+          for (float& x : bias) x = rng.uniform();
+          GemmEpilogue epilogue;
+          epilogue.bias = bias.data();
+          epilogue.activation = Activation::leaky_relu;
+          epilogue.slope = 0.1f;
+          const GemmEpilogue* e = with_epilogue ? &epilogue : nullptr;
+          const MatrixView a_short{a.view.data, short_rows, k, a.view.row_stride, a.view.col_stride};
+          std::vector<float> c_short(short_rows * n, kNaN), c_tall(tall * n, kNaN), expected(tall * n);
+          gemm(a_short, b.view, c_short.data(), n, false, e);
+          gemm(a.view, b.view, c_tall.data(), n, false, e);
+          gemm_reference(a.view, b.view, expected.data(), n, false, e);
+          bool same = true;
+          double worst = 0.0;
+          for (std::int64_t i = 0; i < tall; ++i)
+            for (std::int64_t j = 0; j < n; ++j) {
+              if (i < short_rows) same = same && c_short[i * n + j] == c_tall[i * n + j];
+              worst = std::max(worst, std::fabs(double(c_tall[i * n + j]) - expected[i * n + j]));
+            }
+          CHECK(same);
+          CHECK(worst <= tolerance_for(k));
+        }
+  }
+}
+
 TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
   TestRng rng(5);
   const Operand a = make_operand(4, 0, Layout::row_major, rng);

@@ -79,6 +79,7 @@ struct GemmPlan {
   const GemmEpilogue* epilogue;  // null when it would change nothing
   std::int64_t mc, kc, nc;       // this call's blocking (clamped to the problem)
   bool a_in_place;               // the kernel reads row-major A where it lies
+  bool b_in_place;               // ... and row-major B (then no B panel is packed)
   bool kernel_fuses_epilogue;    // the kernel applies *epilogue in registers
 
   bool bf16() const { return kernel->pack_pairs != nullptr; }
@@ -126,6 +127,23 @@ void round_panels(const GemmPlan& plan, const float* panels, int width, std::int
   plan.kernel->pack_pairs(panels, width, depth, first, last, pairs);
 }
 
+// Where the kernel reads the B of one (pc, jc) block: NR-wide packed micro-panels
+// (ldb unused), or B itself at the block's corner.
+struct BSource {
+  const float* data;
+  std::int64_t ldb;        // B in place: its row stride
+  std::int64_t tile_step;  // from one NR-wide column tile to the next
+};
+
+BSource b_in_place(const GemmPlan& plan, Block pc, Block jc) {
+  return BSource{plan.b.data + pc.start * plan.b.row_stride + jc.start, plan.b.row_stride,
+                 plan.kernel->nr};
+}
+
+BSource b_packed(const GemmPlan& plan, const float* panels, Block pc) {
+  return BSource{panels, plan.kernel->nr, plan.kernel->nr * plan.kernel_depth(pc.size)};
+}
+
 // B[pc block, jc block] (kc x nc) into NR-wide micro-panels: packed as Bᵀ.
 void pack_b_panel(const GemmPlan& plan, Block pc, Block jc, float* packed_b, Share share) {
   const MatrixView& b = plan.b;
@@ -155,7 +173,7 @@ const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packe
 // Tiles run jr-major: consecutive tiles reuse one B micro-panel from L1 while the A
 // block streams from L2.
 void multiply_block(const GemmPlan& plan, Block ic, Block pc, Block jc, const float* a_block,
-                    const float* packed_b) {
+                    const BSource& b_block) {
   const MicroKernel& kernel = *plan.kernel;
   const std::int64_t tiles_down = ceil_div(ic.size, kernel.mr);
   const std::int64_t tiles_across = ceil_div(jc.size, kernel.nr);
@@ -163,24 +181,32 @@ void multiply_block(const GemmPlan& plan, Block ic, Block pc, Block jc, const fl
   const bool accumulate = plan.accumulate || pc.start != 0;
   const GemmEpilogue* epilogue = last_pc ? plan.epilogue : nullptr;
   const MicroKernelFn run = plan.a_in_place ? kernel.run_rowmajor_a : kernel.run;
+  const gemm_detail::InPlaceBKernelFn run_b_in_place =
+      plan.a_in_place ? kernel.run_rowmajor_ab : kernel.run_rowmajor_b;
   const std::int64_t depth = plan.kernel_depth(pc.size);
   // Between tiles of A: one packed micro-panel, or MR rows of A in place.
   const std::int64_t a_tile_step = plan.a_in_place ? kernel.mr * plan.a.row_stride : kernel.mr * depth;
   for (std::int64_t jr = 0; jr < tiles_across; ++jr) {
     const std::int64_t j = jc.start + jr * kernel.nr;  // tile corner in C
     const auto cols = static_cast<int>(std::min<std::int64_t>(kernel.nr, jc.start + jc.size - j));
-    const float* b_panel = packed_b + jr * kernel.nr * depth;
+    const float* b_tile = b_block.data + jr * b_block.tile_step;
     for (std::int64_t ir = 0; ir < tiles_down; ++ir) {
       const std::int64_t i = ic.start + ir * kernel.mr;
       const auto rows = static_cast<int>(std::min<std::int64_t>(kernel.mr, ic.start + ic.size - i));
       float* c_tile = plan.c + i * plan.ldc + j;
       const float* a_tile = a_block + ir * a_tile_step;
+      gemm_detail::TileEpilogue fused;
+      const gemm_detail::TileEpilogue* tile_epilogue_or_null = nullptr;
       if (epilogue != nullptr && plan.kernel_fuses_epilogue) {
-        const gemm_detail::TileEpilogue fused = tile_epilogue(*epilogue, i, j);
-        run(depth, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, &fused);
-      } else {
-        run(depth, a_tile, plan.a.row_stride, b_panel, c_tile, plan.ldc, rows, cols, accumulate, nullptr);
+        fused = tile_epilogue(*epilogue, i, j);
+        tile_epilogue_or_null = &fused;
       }
+      if (plan.b_in_place)
+        run_b_in_place(depth, a_tile, plan.a.row_stride, b_tile, b_block.ldb, c_tile, plan.ldc, rows,
+                       cols, accumulate, tile_epilogue_or_null);
+      else
+        run(depth, a_tile, plan.a.row_stride, b_tile, c_tile, plan.ldc, rows, cols, accumulate,
+            tile_epilogue_or_null);
     }
   }
   // An epilogue the kernel cannot fuse (tanh, sigmoid; any, for kernels that fuse none)
@@ -198,16 +224,19 @@ void run_alone(const GemmPlan& plan, Block rows, Block cols, PackBuffers& buffer
     const Block jc{j, std::min(plan.nc, cols.start + cols.size - j)};
     for (std::int64_t p = 0; p < K; p += plan.kc) {
       const Block pc{p, std::min(plan.kc, K - p)};
-      pack_b_panel(plan, pc, jc, buffers.b.data(), kWhole);
-      const float* b_panel = buffers.b.data();
-      if (plan.bf16()) {
-        round_panels(plan, buffers.b.data(), plan.kernel->nr, jc.size, pc.size, buffers.b_pairs.data(), kWhole);
-        b_panel = buffers.b_pairs.data();
+      BSource b_block = b_in_place(plan, pc, jc);
+      if (!plan.b_in_place) {
+        pack_b_panel(plan, pc, jc, buffers.b.data(), kWhole);
+        b_block = b_packed(plan, buffers.b.data(), pc);
+        if (plan.bf16()) {
+          round_panels(plan, buffers.b.data(), plan.kernel->nr, jc.size, pc.size, buffers.b_pairs.data(), kWhole);
+          b_block = b_packed(plan, buffers.b_pairs.data(), pc);
+        }
       }
       for (std::int64_t i = rows.start; i < rows.start + rows.size; i += plan.mc) {
         const Block ic{i, std::min(plan.mc, rows.start + rows.size - i)};
         const float* a_block = pack_a_block(plan, ic, pc, buffers.a.data(), buffers.a_pairs.data());
-        multiply_block(plan, ic, pc, jc, a_block, b_panel);
+        multiply_block(plan, ic, pc, jc, a_block, b_block);
       }
     }
   }
@@ -234,20 +263,23 @@ void run_split_by_rows(const GemmPlan& plan, float* shared_packed_b, float* shar
     const Block jc{j, std::min(plan.nc, N - j)};
     for (std::int64_t p = 0; p < K; p += plan.kc) {
       const Block pc{p, std::min(plan.kc, K - p)};
-      pack_b_panel(plan, pc, jc, shared_packed_b, me);
+      BSource b_block = b_in_place(plan, pc, jc);  // then nothing is shared: no barriers
+      if (!plan.b_in_place) {
+        pack_b_panel(plan, pc, jc, shared_packed_b, me);
 #pragma omp barrier
-      const float* b_panel = shared_packed_b;
-      if (plan.bf16()) {
-        round_panels(plan, shared_packed_b, plan.kernel->nr, jc.size, pc.size, shared_b_pairs, me);
-        b_panel = shared_b_pairs;
+        b_block = b_packed(plan, shared_packed_b, pc);
+        if (plan.bf16()) {
+          round_panels(plan, shared_packed_b, plan.kernel->nr, jc.size, pc.size, shared_b_pairs, me);
+          b_block = b_packed(plan, shared_b_pairs, pc);
 #pragma omp barrier
+        }
       }
       for (std::int64_t i = my_rows.start; i < my_rows.start + my_rows.size; i += plan.mc) {
         const Block ic{i, std::min(plan.mc, my_rows.start + my_rows.size - i)};
         const float* a_block = pack_a_block(plan, ic, pc, mine.a.data(), mine.a_pairs.data());
-        multiply_block(plan, ic, pc, jc, a_block, b_panel);
+        multiply_block(plan, ic, pc, jc, a_block, b_block);
       }
-      if (p + plan.kc < K || j + plan.nc < N) {
+      if (!plan.b_in_place && (p + plan.kc < K || j + plan.nc < N)) {
 #pragma omp barrier
       }
     }
@@ -314,6 +346,22 @@ bool read_a_in_place(const MicroKernel& kernel, const MatrixView& a, std::int64_
   return ceil_div(n, kernel.nr) <= kInPlaceMaxPanels;
 }
 
+// Row-major B is read where it lies (by kernels that can) when the product has so few
+// rows that each packed B micro-panel would serve at most kInPlaceBMaxTiles row tiles:
+// the copy costs a read and a write of every element of B, which those few tiles do not
+// repay. Measured with the avx512 kernel on a Zen 5 core (2026-12-07, interleaved runs,
+// best of 200): in place is 59 % faster at 12 rows (12 x 1024 x 784), 30 % at 24, 12-15 %
+// at 64 and 96 (K and N of 128-1024, strides 4 KiB apart included), 4-22 % at 2 threads,
+// where it also drops the barriers around the shared panel; from 128 rows on it is within
+// a few per cent either way, and 7 % slower at 256 x 128 x 128, whose rows 512 bytes
+// apart crowd a few L1 sets. Same bits either way: the same FMAs in the same order.
+constexpr std::int64_t kInPlaceBMaxTiles = 8;
+
+bool read_b_in_place(const MicroKernel& kernel, const MatrixView& b, std::int64_t m) {
+  if (kernel.run_rowmajor_b == nullptr || kernel.pack_pairs != nullptr || b.col_stride != 1) return false;
+  return ceil_div(m, kernel.mr) <= kInPlaceBMaxTiles;
+}
+
 bool changes_nothing(const GemmEpilogue* epilogue) {
   if (epilogue == nullptr) return true;
   if (epilogue->kind == GemmEpilogue::Kind::adam_update) return false;
@@ -364,7 +412,8 @@ void gemm(const MatrixView& a, const MatrixView& b, float* c, std::int64_t ldc,
   const bool fuse = epilogue != nullptr && kernel.fuses_epilogue && gemm_detail::fusable(*epilogue);
   const GemmPlan plan{&kernel, a, b, c, ldc, accumulate, epilogue,
                       std::min(full.mc, round_up(M, kernel.mr)), gemm_detail::balanced_depth(K, full.kc),
-                      std::min(full.nc, round_up(N, kernel.nr)), a_in_place, fuse};
+                      std::min(full.nc, round_up(N, kernel.nr)), a_in_place,
+                      read_b_in_place(kernel, b, M), fuse};
   // A tile costs its FMAs plus a fixed part (packing, the store, the epilogue) worth
   // about eight k steps, which decides for the shallow products: a first layer with
   // K = 2 writes as much of C as a deep one and gains as much from a second thread.

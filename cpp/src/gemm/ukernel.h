@@ -51,6 +51,13 @@ using MicroKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t lda,
                                float* c, std::int64_t ldc, int m, int n, bool accumulate,
                                const TileEpilogue* epilogue);
 
+// The same product with B read in place (run_rowmajor_b, run_rowmajor_ab): b[p * ldb + j],
+// row-major B at the tile's corner, columns >= n never read (masked loads stand in for
+// the packed panel's zero padding).
+using InPlaceBKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                                  std::int64_t ldb, float* c, std::int64_t ldc, int m, int n,
+                                  bool accumulate, const TileEpilogue* epilogue);
+
 // Cache blocking for one kernel's register tile (see gemm.cpp for the roles, and
 // blocking.h for how it is derived from the caches):
 // kc: depth of one packed panel, so an A and a B micro-panel share L1;
@@ -91,6 +98,11 @@ struct MicroKernel {
   // accumulation, reading panels this function rounded, and its `k` counts 32-bit slots
   // of two depth steps (gemm(..., GemmPrecision::bf16) runs it).
   PairPackFn pack_pairs = nullptr;
+  // Optional (null: B always packed): B read in place where it is row-major, with A
+  // packed (run_rowmajor_b) or A in place too (run_rowmajor_ab). For products of few
+  // rows, whose packed B panel would be reused by too few tiles to repay its copy.
+  InPlaceBKernelFn run_rowmajor_b = nullptr;
+  InPlaceBKernelFn run_rowmajor_ab = nullptr;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;

@@ -8,7 +8,9 @@
 //
 // As the AVX2 kernel: A packed, or read in place when it is row-major (twelve row
 // pointers sharing one index: no packing for the x w and d_z w^T products), and the
-// epilogue applied in registers before the one store (tile_avx512.h).
+// epilogue applied in registers before the one store (tile_avx512.h). Also B read in
+// place when it is row-major: a product of few rows (x w at batch 64) reuses each packed
+// B micro-panel for too few tiles to repay copying it.
 #include <cstdint>
 
 #include "../cpu/cpu_features.h"
@@ -30,47 +32,41 @@ namespace {
 constexpr int kMR = kAvx512TileRows;
 constexpr int kNR = kAvx512TileCols;
 
-template <bool kPackedA>
+// kPackedA: A as an MR-tall packed micro-panel, else row-major in place (lda).
+// kPackedB: B as an NR-wide packed micro-panel, else row-major in place (ldb), its
+// columns past n masked off.
+template <bool kPackedA, bool kPackedB>
 GANKIT_TARGET_AVX512 inline void avx512_12x32(std::int64_t k, const float* a, std::int64_t lda,
-                                              const float* b, float* c, std::int64_t ldc, int m,
-                                              int n, bool accumulate, const TileEpilogue* epilogue) {
+                                              const float* b, std::int64_t ldb, float* c,
+                                              std::int64_t ldc, int m, int n, bool accumulate,
+                                              const TileEpilogue* epilogue) {
   __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
   prefetch_tile(c, ldc, m, n);
 
-  if constexpr (kPackedA) {
-#pragma GCC unroll 2
-    for (std::int64_t p = 0; p < k; ++p) {
-      const __m512 b_lo = _mm512_load_ps(b);
-      const __m512 b_hi = _mm512_load_ps(b + 16);
-#pragma GCC unroll 16
-      for (int i = 0; i < kMR; ++i) {
-        const __m512 a_i = _mm512_set1_ps(a[i]);
-        lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
-        hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
-      }
-      a += kMR;
-      b += kNR;
-    }
-  } else {
-    // Rows past m repeat the last real row: read, never stored.
-    const float* rows[kMR];
+  const std::int64_t b_step = kPackedB ? kNR : ldb;
+  const __mmask16 b_mask_lo = kPackedB ? 0xFFFF : first_lanes16(n);
+  const __mmask16 b_mask_hi = kPackedB ? 0xFFFF : first_lanes16(n - 16);
+  // Rows past m repeat the last real row: read, never stored.
+  const float* rows[kMR];
+  if constexpr (!kPackedA) {
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+  }
 #pragma GCC unroll 2
-    for (std::int64_t p = 0; p < k; ++p) {
-      const __m512 b_lo = _mm512_load_ps(b);
-      const __m512 b_hi = _mm512_load_ps(b + 16);
+  for (std::int64_t p = 0; p < k; ++p) {
+    const __m512 b_lo = kPackedB ? _mm512_load_ps(b) : _mm512_maskz_loadu_ps(b_mask_lo, b);
+    const __m512 b_hi = kPackedB ? _mm512_load_ps(b + 16) : _mm512_maskz_loadu_ps(b_mask_hi, b + 16);
 #pragma GCC unroll 16
-      for (int i = 0; i < kMR; ++i) {
-        const __m512 a_i = _mm512_set1_ps(rows[i][p]);
-        lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
-        hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
-      }
-      b += kNR;
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 a_i = _mm512_set1_ps(kPackedA ? a[i] : rows[i][p]);
+      lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
+      hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
     }
+    if constexpr (kPackedA) a += kMR;
+    b += b_step;
   }
   store_tile(lo, hi, c, ldc, m, n, accumulate, epilogue);
 }
@@ -78,14 +74,28 @@ GANKIT_TARGET_AVX512 inline void avx512_12x32(std::int64_t k, const float* a, st
 GANKIT_TARGET_AVX512 void avx512_12x32_packed(std::int64_t k, const float* a, std::int64_t lda,
                                               const float* b, float* c, std::int64_t ldc, int m,
                                               int n, bool accumulate, const TileEpilogue* epilogue) {
-  avx512_12x32<true>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
+  avx512_12x32<true, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
 }
 
 GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
                                                   const float* b, float* c, std::int64_t ldc,
                                                   int m, int n, bool accumulate,
                                                   const TileEpilogue* epilogue) {
-  avx512_12x32<false>(k, a, lda, b, c, ldc, m, n, accumulate, epilogue);
+  avx512_12x32<false, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
+}
+
+GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_b(std::int64_t k, const float* a, std::int64_t lda,
+                                                  const float* b, std::int64_t ldb, float* c,
+                                                  std::int64_t ldc, int m, int n, bool accumulate,
+                                                  const TileEpilogue* epilogue) {
+  avx512_12x32<true, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
+}
+
+GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_ab(std::int64_t k, const float* a, std::int64_t lda,
+                                                   const float* b, std::int64_t ldb, float* c,
+                                                   std::int64_t ldc, int m, int n, bool accumulate,
+                                                   const TileEpilogue* epilogue) {
+  avx512_12x32<false, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
 }
 
 }  // namespace
@@ -100,7 +110,8 @@ const MicroKernel& avx512_micro_kernel() {
   static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32_packed, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
                                   avx512_12x32_rowmajor_a, /*fuses_epilogue=*/true,
-                                  /*blocking_from_model=*/false};
+                                  /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
+                                  avx512_12x32_rowmajor_b, avx512_12x32_rowmajor_ab};
   return kernel;
 }
 
