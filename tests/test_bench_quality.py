@@ -80,6 +80,10 @@ def test_gankit_default_row_is_what_gankit_train_runs(monkeypatch):
     assert (r.beta1, r.ema, r.pack, r.schedule, r.final_lr_ratio, r.g_activation, r.d_activation) == (
         d["beta1"], d["ema"], d["pack"], d["schedule"], d["final_lr_ratio"], d["g_activation"],
         d["d_activation"])
+    assert r.d_lr_ratio == d["d_lr_ratio"]
+    gan = running.build_gan(RunSpec("grid", row.name, 0, r), 2)
+    assert gan.d_optimizer.lr == pytest.approx(r.lr * r.d_lr_ratio)
+    assert gan.g_optimizer.lr == pytest.approx(r.lr)
     monkeypatch.setitem(cli.DEFAULTS, "grid", {**d, "pack": 3, "batch_size": 100})
     r = recipe("grid", row)
     assert (r.pack, r.batch_size, r.requested_batch_size) == (3, 300, 100)  # gankit train: 100 packs

@@ -98,6 +98,27 @@ def cli_defaults(dataset):
     return cli.DEFAULTS[dataset]
 
 
+def test_d_lr_sets_the_discriminators_rate_and_grid_defaults_to_twice_g(tmp_path):
+    import gankit as gk
+    from gankit import cli
+    r = gankit("train", "--dataset", "grid", "--n", "2000", "--hidden", "8", "--max-iter", "4",
+               "--out", "grid", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lr = cli.DEFAULTS["grid"]["lr"]
+    assert f"lr {lr} (D {2 * lr:g})" in r.stderr
+    gan = gk.GAN.load(tmp_path / "grid" / "model.gk")
+    assert gan.g_optimizer.lr == pytest.approx(lr) and gan.d_optimizer.lr == pytest.approx(2 * lr)
+    r = gankit("train", "--dataset", "ring", "--hidden", "8", "--max-iter", "4", "--d-lr", "3e-3",
+               "--final-lr", "1e-4", "--out", "ring", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    gan = gk.GAN.load(tmp_path / "ring" / "model.gk")
+    assert gan.g_optimizer.lr == pytest.approx(cli.DEFAULTS["ring"]["lr"])
+    assert gan.d_optimizer.lr == pytest.approx(3e-3)
+    # D's schedule ends at the same fraction of its rate as G's.
+    assert gan.g_optimizer.final_lr == pytest.approx(1e-4)
+    assert gan.d_optimizer.final_lr == pytest.approx(1e-4 * 3e-3 / cli.DEFAULTS["ring"]["lr"])
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--dataset", "moons"], "invalid choice"),
     (["train", "--max-iter", "0"], "--max-iter: expected a positive integer"),
@@ -106,6 +127,8 @@ def cli_defaults(dataset):
     (["train", "--d-hidden", ""], "--d-hidden: expected comma-separated positive integers"),
     (["train", "--g-activation", "swish"], "invalid choice"),
     (["train", "--lr", "-1", "--max-iter", "1", "--no-plot"], "lr"),
+    (["train", "--d-lr", "0", "--max-iter", "1", "--no-plot"], "--d-lr: expected a positive learning rate, got 0.0"),
+    (["train", "--d-lr", "nan", "--max-iter", "1", "--no-plot"], "--d-lr: expected a positive learning rate"),
     (["train", "--pack", "0"], "--pack: expected a positive integer"),
     (["train", "--pack", "3", "--batch-size", "256"], "--batch-size: expected a multiple of --pack 3, got 256"),
     (["train", "--ema", "1.5", "--max-iter", "1", "--no-plot"], "ema: expected 0 <= ema < 1"),
@@ -146,7 +169,7 @@ def test_help_explains_every_option(tmp_path):
     for flag in ("--dataset", "--g-loss", "--d-steps", "--max-iter", "--min-loss", "--equilibrium-tol",
                  "--checkpoint-every", "--resume", "--out", "--seed", "--threads", "--pack", "--ema",
                  "--lr-schedule", "--final-lr", "--activation", "--g-activation", "--d-activation",
-                 "--g-hidden", "--d-hidden", "--precision"):
+                 "--g-hidden", "--d-hidden", "--precision", "--lr", "--d-lr"):
         assert flag in r.stdout
 
 

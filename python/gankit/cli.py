@@ -27,24 +27,28 @@ DEFAULTS = {
     # the ring trials); at 512 all ten kept every mode.
     "ring": dict(n=50_000, g_hidden=(128, 128, 128), d_hidden=(128, 128, 128),
                  g_activation="relu", d_activation="relu",
-                 noise_dim=2, d_steps=1, max_iter=8_000, batch_size=512, lr=1e-3, beta1=0.5,
-                 schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
+                 noise_dim=2, d_steps=1, max_iter=8_000, batch_size=512, lr=1e-3, d_lr_ratio=1.0,
+                 beta1=0.5, schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
     # A sharp generator (ReLU, three layers) against a discriminator that keeps every mode
     # in view (leaky ReLU, two layers), at half the ring's learning rate: at 1e-3 one seed
-    # in three lost every mode. Batch 512 for 20 000 iterations (the compute of 256 for
-    # 40 000): at 256 one seed in three collapsed to 22 modes, at 512 seeds 0-3 all kept 25
-    # at 90.8-95.5 % (benchmarks/README.md, the grid trials).
+    # in three lost every mode. Batch 512: at 256 one seed in three collapsed to 22 modes.
+    # D learns twice as fast as G (d_lr_ratio; the two time-scale rule of Heusel et al.
+    # 2017): at equal rates three seeds in eight drew lines between the modes (20-45 % high
+    # quality), at twice the rate none of ten did, and 30 000 iterations rather than 20 000
+    # took those ten from 84-93 % to 91-97 % (benchmarks/README.md, the grid trials).
     "grid": dict(n=50_000, g_hidden=(256, 256, 256), d_hidden=(256, 256),
                  g_activation="relu", d_activation="leaky_relu",
-                 noise_dim=2, d_steps=1, max_iter=20_000, batch_size=512, lr=5e-4, beta1=0.5,
-                 schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
+                 noise_dim=2, d_steps=1, max_iter=30_000, batch_size=512, lr=5e-4, d_lr_ratio=2.0,
+                 beta1=0.5, schedule="linear", final_lr_ratio=0.0, ema=0.999, pack=1),
     "gaussian_1d": dict(n=50_000, g_hidden=(16,), d_hidden=(32, 32),
                         g_activation="leaky_relu", d_activation="leaky_relu",
-                        noise_dim=1, d_steps=5, max_iter=3_000, batch_size=256, lr=1e-3, beta1=0.5,
+                        noise_dim=1, d_steps=5, max_iter=3_000, batch_size=256, lr=1e-3, d_lr_ratio=1.0,
+                        beta1=0.5,
                         schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
     "digits": dict(n=None, g_hidden=(256, 256), d_hidden=(256, 256),
                    g_activation="leaky_relu", d_activation="leaky_relu",
-                   noise_dim=32, d_steps=1, max_iter=10_000, batch_size=128, lr=2e-4, beta1=0.5,
+                   noise_dim=32, d_steps=1, max_iter=10_000, batch_size=128, lr=2e-4, d_lr_ratio=1.0,
+                   beta1=0.5,
                    schedule="constant", final_lr_ratio=0.0, ema=None, pack=1),
 }
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
@@ -97,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="samples per step, a multiple of --pack. Default: the dataset's batch of D "
                             "inputs (512 for ring and grid), so with --pack M that many packs: M x 512 "
                             "samples, as in PacGAN's code")
-    train.add_argument("--lr", type=float, default=None, help="Adam learning rate for both networks")
+    train.add_argument("--lr", type=float, default=None, help="Adam learning rate of G (and of D, "
+                       "unless --d-lr)")
+    train.add_argument("--d-lr", type=float, default=None,
+                       help="Adam learning rate of D. Default: --lr x the dataset's ratio (2 for grid, "
+                            "else 1); its schedule ends at --final-lr x d-lr / lr")
     train.add_argument("--beta1", type=float, default=None, help="Adam beta1. Default: 0.5")
     train.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
                        help="learning-rate schedule of both optimizers over the run: constant, or "
@@ -266,6 +274,10 @@ def run_train(args, parser) -> int:
     ema = args.ema if args.ema is not None else defaults["ema"]
     schedule = args.lr_schedule or defaults["schedule"]
     final_lr = args.final_lr if args.final_lr is not None else lr * defaults["final_lr_ratio"]
+    d_lr = args.d_lr if args.d_lr is not None else lr * defaults["d_lr_ratio"]
+    for flag, value in (("--lr", lr), ("--d-lr", d_lr)):
+        if not (value > 0 and np.isfinite(value)):
+            parser.error(f"{flag}: expected a positive learning rate, got {value}")
     if schedule == "constant" and args.final_lr is not None:
         parser.error("--final-lr: only used with --lr-schedule linear or cosine")
     if batch_size % pack:
@@ -286,14 +298,15 @@ def run_train(args, parser) -> int:
     G, D = _networks(gk, args, noise_dim, dim, g_hidden, d_hidden, pack, g_activation, d_activation)
     beta1 = args.beta1 if args.beta1 is not None else defaults["beta1"]
 
-    def adam(updates):
+    def adam(rate, updates):
         if schedule == "constant":
-            return gk.Adam(lr=lr, beta1=beta1)
-        return gk.Adam(lr=lr, beta1=beta1, schedule=schedule, schedule_steps=updates, final_lr=final_lr)
+            return gk.Adam(lr=rate, beta1=beta1)
+        return gk.Adam(lr=rate, beta1=beta1, schedule=schedule, schedule_steps=updates,
+                       final_lr=final_lr * rate / lr)
 
     # Each network's schedule runs over its own updates: D makes d_steps per iteration.
-    gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=adam(max_iter * d_steps),
-                 g_optimizer=adam(max_iter), seed=args.seed, pack=pack, ema=ema or None,
+    gan = gk.GAN(G, D, g_loss=args.g_loss, noise=args.noise, d_optimizer=adam(d_lr, max_iter * d_steps),
+                 g_optimizer=adam(lr, max_iter), seed=args.seed, pack=pack, ema=ema or None,
                  precision=args.precision)
     checkpoint = os.path.join(out, "checkpoint.gk")
     resume = checkpoint if args.resume and os.path.exists(checkpoint) else None
@@ -305,7 +318,8 @@ def run_train(args, parser) -> int:
         info = gk.build_info()
         arch = (f"arch paper (G {G.sizes} relu + batch norm, D {D.sizes} maxout {D.pieces}), "
                 if args.arch == "paper" else "")
-        recipe = (f"lr {lr}" + (f" {schedule} to {final_lr:g}" if schedule != "constant" else "")
+        recipe = (f"lr {lr}" + (f" (D {d_lr:g})" if d_lr != lr else "")
+                  + (f" {schedule} to {final_lr:g}" if schedule != "constant" else "")
                   + (f", ema {ema}" if ema else "") + (f", pack {pack}" if pack > 1 else ""))
         print(f"gankit {gk.__version__}: {args.dataset} ({len(data)} x {dim}), g_loss={args.g_loss}, "
               f"k={d_steps}, batch {batch_size}" + (f" ({batch_size // pack} packs)" if pack > 1 else "")

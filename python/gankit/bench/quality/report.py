@@ -11,7 +11,7 @@ from .setup import DATASET_NOTES
 
 SCORE_COLUMNS = (("modes_captured", ".1f"), ("high_quality_fraction", "pct"), ("reverse_kl", ".2f"))
 RECIPE_COLUMNS = ("pack", "ema", "batch_size", "g_hidden", "d_hidden", "g_activation", "d_activation",
-                  "noise_dim", "d_steps", "lr",
+                  "noise_dim", "d_steps", "lr", "d_lr_ratio",
                   "beta1", "schedule", "final_lr_ratio", "max_iter", "n")
 
 
@@ -84,6 +84,7 @@ def recipe_table(runs: Sequence[dict], dataset: str) -> List[str]:
     for row, recipe in seen.items():
         batch, pack = recipe["batch_size"], recipe["pack"]
         cell = str(batch) if pack == 1 else f"{batch} ({batch // pack} packs)"
+        recipe = {"d_lr_ratio": 1.0, **recipe}  # results written before D had its own rate
         cells = [cell if c == "batch_size" else _recipe_value(recipe[c]) for c in RECIPE_COLUMNS]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {recipe['source']} |")
     return lines

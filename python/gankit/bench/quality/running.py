@@ -31,13 +31,14 @@ FIGURE_SEED = 0
 SAMPLE_DECIMALS = 4
 
 
-def adam(recipe: Recipe, steps: int) -> gk.Adam:
-    """The optimiser of a network updated `steps` times: the recipe's rate, constant or
-    on its schedule to lr * final_lr_ratio at the last update."""
+def adam(recipe: Recipe, steps: int, lr: float) -> gk.Adam:
+    """The optimiser of a network updated `steps` times at rate `lr` (G's recipe.lr, or
+    D's recipe.lr * d_lr_ratio): constant, or on the recipe's schedule to lr *
+    final_lr_ratio at the last update."""
     if recipe.schedule == "constant":
-        return gk.Adam(lr=recipe.lr, beta1=recipe.beta1)
-    return gk.Adam(lr=recipe.lr, beta1=recipe.beta1, schedule=recipe.schedule, schedule_steps=steps,
-                   final_lr=recipe.lr * recipe.final_lr_ratio)
+        return gk.Adam(lr=lr, beta1=recipe.beta1)
+    return gk.Adam(lr=lr, beta1=recipe.beta1, schedule=recipe.schedule, schedule_steps=steps,
+                   final_lr=lr * recipe.final_lr_ratio)
 
 
 def build_gan(spec: RunSpec, data_dim: int) -> gk.GAN:
@@ -47,7 +48,8 @@ def build_gan(spec: RunSpec, data_dim: int) -> gk.GAN:
     G = gk.MLP([r.noise_dim, *r.g_hidden, data_dim], activation=r.g_activation)
     D = gk.MLP([data_dim * r.pack, *r.d_hidden, 1], activation=r.d_activation)
     return gk.GAN(G, D, noise_dim=r.noise_dim, g_loss=spec.g_loss,
-                  d_optimizer=adam(r, r.max_iter * r.d_steps), g_optimizer=adam(r, r.max_iter),
+                  d_optimizer=adam(r, r.max_iter * r.d_steps, r.lr * r.d_lr_ratio),
+                  g_optimizer=adam(r, r.max_iter, r.lr),
                   seed=spec.seed, pack=r.pack, ema=r.ema)
 
 

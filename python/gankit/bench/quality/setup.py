@@ -29,7 +29,7 @@ DEFAULT_EVAL_SAMPLES = 2500  # the paper's samples per trial
 # (gankit.cli.DEFAULTS, one source for both), less what the rows vary: packing and
 # generator averaging.
 RECIPE_KEYS = ("n", "g_hidden", "d_hidden", "g_activation", "d_activation", "noise_dim", "batch_size", "max_iter",
-               "d_steps", "lr", "beta1", "schedule", "final_lr_ratio")
+               "d_steps", "lr", "d_lr_ratio", "beta1", "schedule", "final_lr_ratio")
 
 
 # What a base recipe leaves to the rows: no packing, no generator averaging.
@@ -84,6 +84,7 @@ class Recipe:
     max_iter: int
     d_steps: int
     lr: float
+    d_lr_ratio: float  # D's learning rate / G's
     beta1: float
     schedule: str
     final_lr_ratio: float
@@ -112,6 +113,7 @@ def recipe(dataset: str, row: Row, max_iter: Optional[int] = None) -> Recipe:
                   noise_dim=int(settings["noise_dim"]),
                   batch_size=used, requested_batch_size=requested, max_iter=int(settings["max_iter"]),
                   d_steps=int(settings["d_steps"]), lr=float(settings["lr"]),
+                  d_lr_ratio=float(settings["d_lr_ratio"]),
                   beta1=float(settings["beta1"]), schedule=str(settings["schedule"]),
                   final_lr_ratio=float(settings["final_lr_ratio"]), pack=pack,
                   ema=float(settings["ema"]) if settings["ema"] else None, source=source)
@@ -141,6 +143,7 @@ class RunSpec:
         fields["g_hidden"], fields["d_hidden"] = tuple(fields["g_hidden"]), tuple(fields["d_hidden"])
         if "activation" in fields:  # results written before G and D had an activation each
             fields["g_activation"] = fields["d_activation"] = fields.pop("activation")
+        fields.setdefault("d_lr_ratio", 1.0)  # results written before D had its own rate
         return cls(**{**data, "recipe": Recipe(**fields)})
 
 
