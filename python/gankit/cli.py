@@ -33,9 +33,10 @@ DEFAULTS = {
     # in view (leaky ReLU, two layers), at half the ring's learning rate: at 1e-3 one seed
     # in three lost every mode. Batch 512: at 256 one seed in three collapsed to 22 modes.
     # D learns twice as fast as G (d_lr_ratio; the two time-scale rule of Heusel et al.
-    # 2017): at equal rates three seeds in eight drew lines between the modes (20-45 % high
-    # quality), at twice the rate none of ten did, and 30 000 iterations rather than 20 000
-    # took those ten from 84-93 % to 91-97 % (benchmarks/README.md, the grid trials).
+    # 2017): at equal rates three runs in eight failed (two drew lines between the modes,
+    # 20-30 % high quality; one kept 21 modes), at twice the rate none of ten did, and 30 000
+    # iterations rather than 20 000 took those ten from 84-93 % to 91-97 %
+    # (benchmarks/README.md, the grid trials).
     "grid": dict(n=50_000, g_hidden=(256, 256, 256), d_hidden=(256, 256),
                  g_activation="relu", d_activation="leaky_relu",
                  noise_dim=2, d_steps=1, max_iter=30_000, batch_size=512, lr=5e-4, d_lr_ratio=2.0,
