@@ -1,6 +1,7 @@
 """The sample-quality benchmark (gankit.bench.quality): recipes and rows, a tiny end-to-end
 run whose outputs are complete and agree with each other, reproducibility (the same spec,
 and --jobs 2 against --jobs 1), one-line option errors, partial results and --replot."""
+import dataclasses
 import importlib.util
 import json
 import math
@@ -94,6 +95,19 @@ def test_gankit_default_row_is_what_gankit_train_runs(monkeypatch):
 def test_run_spec_round_trips_through_json():
     spec = small_spec("PacGAN3")
     assert RunSpec.from_dict(json.loads(json.dumps(spec.as_dict()))) == spec
+
+
+def test_results_written_before_d_had_its_own_rate_read_as_equal_rates():
+    # A results.json from before d_lr_ratio existed: its runs trained D at G's rate.
+    spec = dataclasses.replace(small_spec("GAN"), recipe=dataclasses.replace(small_spec("GAN").recipe,
+                                                                              d_lr_ratio=2.0))
+    old = spec.as_dict()
+    del old["recipe"]["d_lr_ratio"]
+    assert RunSpec.from_dict(json.loads(json.dumps(old))).recipe.d_lr_ratio == 1.0
+    table = report.recipe_table([{"spec": old}], spec.dataset)
+    header = [c.strip() for c in table[0].strip("|").split("|")]
+    row = [c.strip() for c in table[2].strip("|").split("|")]
+    assert row[header.index("d_lr_ratio")] == "1"
 
 
 # -- one run ----------------------------------------------------------------------------

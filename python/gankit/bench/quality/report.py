@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence
 from ..._atomic import atomic_write_bytes
 from .._parallel import how_it_ran
 from ..losses.report import format_mean_std, format_stop_reasons, format_value
-from .setup import DATASET_NOTES
+from .setup import DATASET_NOTES, RECIPE_FIELDS_ADDED
 
 SCORE_COLUMNS = (("modes_captured", ".1f"), ("high_quality_fraction", "pct"), ("reverse_kl", ".2f"))
 RECIPE_COLUMNS = ("pack", "ema", "batch_size", "g_hidden", "d_hidden", "g_activation", "d_activation",
@@ -84,7 +84,7 @@ def recipe_table(runs: Sequence[dict], dataset: str) -> List[str]:
     for row, recipe in seen.items():
         batch, pack = recipe["batch_size"], recipe["pack"]
         cell = str(batch) if pack == 1 else f"{batch} ({batch // pack} packs)"
-        recipe = {"d_lr_ratio": 1.0, **recipe}  # results written before D had its own rate
+        recipe = {**RECIPE_FIELDS_ADDED, **recipe}  # older results lack the newer fields
         cells = [cell if c == "batch_size" else _recipe_value(recipe[c]) for c in RECIPE_COLUMNS]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {recipe['source']} |")
     return lines

@@ -32,6 +32,10 @@ RECIPE_KEYS = ("n", "g_hidden", "d_hidden", "g_activation", "d_activation", "noi
                "d_steps", "lr", "d_lr_ratio", "beta1", "schedule", "final_lr_ratio")
 
 
+# Recipe fields newer than some results.json files, with the value those runs used:
+# results written before D had its own learning rate trained it at G's.
+RECIPE_FIELDS_ADDED = {"d_lr_ratio": 1.0}
+
 # What a base recipe leaves to the rows: no packing, no generator averaging.
 ROW_DEFAULTS = dict(pack=1, ema=None)
 
@@ -143,7 +147,7 @@ class RunSpec:
         fields["g_hidden"], fields["d_hidden"] = tuple(fields["g_hidden"]), tuple(fields["d_hidden"])
         if "activation" in fields:  # results written before G and D had an activation each
             fields["g_activation"] = fields["d_activation"] = fields.pop("activation")
-        fields.setdefault("d_lr_ratio", 1.0)  # results written before D had its own rate
+        fields = {**RECIPE_FIELDS_ADDED, **fields}
         return cls(**{**data, "recipe": Recipe(**fields)})
 
 
