@@ -477,6 +477,61 @@ TEST_CASE(gemm_b_in_place_and_packed_same_bits) {
   }
 }
 
+// A kernel with a shorter sibling (MicroKernel::shorter) runs it on products its rows
+// pad less: 64 rows take the 8-row avx512 tile, 72 the 12-row one. Row i of C must not
+// depend on which: the first rows of the 72-row product equal the short products to
+// the bit, for A in place and packed (transposed), B in place and packed, B rows 4 KiB
+// apart (where the short product keeps the tall tile), K past one block, the fused
+// epilogue, and within the tolerance of the reference.
+TEST_CASE(gemm_shorter_tile_same_bits_as_taller) {
+  KernelSweep sweep;
+  std::uint64_t seed = 990;
+  for (const std::string& name : sweep.kernels()) {
+    gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = gemm_detail::active_micro_kernel();
+    if (kernel.shorter == nullptr) continue;
+    const std::int64_t smr = kernel.shorter->mr;
+    const std::int64_t tall = 6 * kernel.mr;  // a whole number of tall tiles: the tall tile runs
+    const std::int64_t k = gemm_detail::blocking_for(kernel).blocking.kc + 37;
+    for (Layout la : {Layout::row_major, Layout::transposed})
+      for (Layout lb : {Layout::row_major, Layout::transposed})
+        for (std::int64_t n : {std::int64_t{kernel.nr} + 3, std::int64_t{1024}})
+          for (bool with_epilogue : {false, true}) {
+            TestRng rng(seed++);
+            const Operand a = make_operand(tall, k, la, rng);
+            const Operand b = make_operand(k, n, lb, rng);
+            std::vector<float> bias(n);
+            for (float& x : bias) x = rng.uniform();
+            GemmEpilogue epilogue;
+            epilogue.bias = bias.data();
+            epilogue.activation = Activation::leaky_relu;
+            epilogue.slope = 0.1f;
+            const GemmEpilogue* e = with_epilogue ? &epilogue : nullptr;
+            std::vector<float> c_tall(tall * n, kNaN), expected(tall * n);
+            gemm(a.view, b.view, c_tall.data(), n, false, e);
+            gemm_reference(a.view, b.view, expected.data(), n, false, e);
+            double worst = 0.0;
+            for (std::int64_t i = 0; i < tall * n; ++i)
+              worst = std::max(worst, std::fabs(double(c_tall[i]) - expected[i]));
+            CHECK(worst <= tolerance_for(k));
+            for (std::int64_t rows : {std::int64_t{1}, smr - 1, smr + 1, 8 * smr}) {
+              MatrixView a_short = a.view;
+              a_short.rows = rows;
+              std::vector<float> c_short(rows * n, kNaN);
+              gemm(a_short, b.view, c_short.data(), n, false, e);
+              bool same = true;
+              for (std::int64_t i = 0; i < rows * n; ++i) same = same && c_short[i] == c_tall[i];
+              if (!same)
+                gankit_test::record_failure(__FILE__, __LINE__,
+                                            "kernel " + name + ": " + std::to_string(rows) + " x " +
+                                                std::to_string(n) + " rows differ from the " +
+                                                std::to_string(tall) + "-row product's, A " +
+                                                layout_name(la) + ", B " + layout_name(lb));
+            }
+          }
+  }
+}
+
 TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
   TestRng rng(5);
   const Operand a = make_operand(4, 0, Layout::row_major, rng);

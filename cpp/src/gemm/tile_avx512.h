@@ -51,9 +51,9 @@ GANKIT_TARGET_AVX512 __attribute__((always_inline)) inline void epilogue_row(
 // neither loaded nor stored (and cannot fault), so nothing past the corner of C, of
 // the bias or of y is touched. A full tile (kFull) uses plain loads and stores. Inlined
 // into each kernel, so the accumulators stay in registers.
-template <bool kFull>
+template <bool kFull, int kRows>
 GANKIT_TARGET_AVX512 __attribute__((always_inline)) inline void store_rows(
-    __m512 (&lo)[kAvx512TileRows], __m512 (&hi)[kAvx512TileRows], float* c, std::int64_t ldc,
+    __m512 (&lo)[kRows], __m512 (&hi)[kRows], float* c, std::int64_t ldc,
     int m, int n, bool accumulate, const TileEpilogue* epilogue) {
   const __mmask16 mask_lo = kFull ? 0xFFFF : first_lanes16(n);
   const __mmask16 mask_hi = kFull ? 0xFFFF : first_lanes16(n - 16);
@@ -64,7 +64,7 @@ GANKIT_TARGET_AVX512 __attribute__((always_inline)) inline void store_rows(
     bias_hi = _mm512_maskz_loadu_ps(mask_hi, epilogue->bias + 16);
   }
 #pragma GCC unroll 16
-  for (int i = 0; i < kAvx512TileRows; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     if (!kFull && i >= m) break;  // a constant trip count keeps lo/hi in registers
     float* row = c + i * ldc;
     if (accumulate) {
@@ -83,13 +83,14 @@ GANKIT_TARGET_AVX512 __attribute__((always_inline)) inline void store_rows(
   }
 }
 
+template <int kRows>
 GANKIT_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(
-    __m512 (&lo)[kAvx512TileRows], __m512 (&hi)[kAvx512TileRows], float* c, std::int64_t ldc,
+    __m512 (&lo)[kRows], __m512 (&hi)[kRows], float* c, std::int64_t ldc,
     int m, int n, bool accumulate, const TileEpilogue* epilogue) {
-  if (m == kAvx512TileRows && n == kAvx512TileCols)
-    store_rows<true>(lo, hi, c, ldc, m, n, accumulate, epilogue);
+  if (m == kRows && n == kAvx512TileCols)
+    store_rows<true, kRows>(lo, hi, c, ldc, m, n, accumulate, epilogue);
   else
-    store_rows<false>(lo, hi, c, ldc, m, n, accumulate, epilogue);  // an edge tile
+    store_rows<false, kRows>(lo, hi, c, ldc, m, n, accumulate, epilogue);  // an edge tile
 }
 
 }  // namespace gemm_detail

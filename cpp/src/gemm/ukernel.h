@@ -103,6 +103,11 @@ struct MicroKernel {
   // rows, whose packed B panel would be reused by too few tiles to repay its copy.
   InPlaceBKernelFn run_rowmajor_b = nullptr;
   InPlaceBKernelFn run_rowmajor_ab = nullptr;
+  // Optional: a sibling with a shorter register tile (fewer rows, the same nr, the same
+  // blocking), which gemm() runs on a product whose rows it pads less (tile_for_rows
+  // in gemm.cpp). Each element of C still gets the same FMAs in the same order, so the
+  // bits do not change with the tile.
+  const MicroKernel* shorter = nullptr;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;

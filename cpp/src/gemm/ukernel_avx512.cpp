@@ -30,19 +30,21 @@ namespace gemm_detail {
 namespace {
 
 constexpr int kMR = kAvx512TileRows;
+constexpr int kShortMR = 8;  // the sibling tile for short products (avx512_8x32)
 constexpr int kNR = kAvx512TileCols;
 
-// kPackedA: A as an MR-tall packed micro-panel, else row-major in place (lda).
+// kRows: the tile's height (kMR, or kShortMR for the sibling).
+// kPackedA: A as a kRows-tall packed micro-panel, else row-major in place (lda).
 // kPackedB: B as an NR-wide packed micro-panel, else row-major in place (ldb), its
 // columns past n masked off.
-template <bool kPackedA, bool kPackedB>
-GANKIT_TARGET_AVX512 inline void avx512_12x32(std::int64_t k, const float* a, std::int64_t lda,
-                                              const float* b, std::int64_t ldb, float* c,
-                                              std::int64_t ldc, int m, int n, bool accumulate,
-                                              const TileEpilogue* epilogue) {
-  __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
+template <int kRows, bool kPackedA, bool kPackedB>
+GANKIT_TARGET_AVX512 inline void avx512_tile(std::int64_t k, const float* a, std::int64_t lda,
+                                             const float* b, std::int64_t ldb, float* c,
+                                             std::int64_t ldc, int m, int n, bool accumulate,
+                                             const TileEpilogue* epilogue) {
+  __m512 lo[kRows], hi[kRows];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
-  for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+  for (int i = 0; i < kRows; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
 
   prefetch_tile(c, ldc, m, n);
 
@@ -50,52 +52,65 @@ GANKIT_TARGET_AVX512 inline void avx512_12x32(std::int64_t k, const float* a, st
   const __mmask16 b_mask_lo = kPackedB ? 0xFFFF : first_lanes16(n);
   const __mmask16 b_mask_hi = kPackedB ? 0xFFFF : first_lanes16(n - 16);
   // Rows past m repeat the last real row: read, never stored.
-  const float* rows[kMR];
+  const float* rows[kRows];
   if constexpr (!kPackedA) {
 #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+    for (int i = 0; i < kRows; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
   }
 #pragma GCC unroll 2
   for (std::int64_t p = 0; p < k; ++p) {
     const __m512 b_lo = kPackedB ? _mm512_load_ps(b) : _mm512_maskz_loadu_ps(b_mask_lo, b);
     const __m512 b_hi = kPackedB ? _mm512_load_ps(b + 16) : _mm512_maskz_loadu_ps(b_mask_hi, b + 16);
 #pragma GCC unroll 16
-    for (int i = 0; i < kMR; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const __m512 a_i = _mm512_set1_ps(kPackedA ? a[i] : rows[i][p]);
       lo[i] = _mm512_fmadd_ps(a_i, b_lo, lo[i]);
       hi[i] = _mm512_fmadd_ps(a_i, b_hi, hi[i]);
     }
-    if constexpr (kPackedA) a += kMR;
+    if constexpr (kPackedA) a += kRows;
     b += b_step;
   }
-  store_tile(lo, hi, c, ldc, m, n, accumulate, epilogue);
+  store_tile<kRows>(lo, hi, c, ldc, m, n, accumulate, epilogue);
 }
 
-GANKIT_TARGET_AVX512 void avx512_12x32_packed(std::int64_t k, const float* a, std::int64_t lda,
-                                              const float* b, float* c, std::int64_t ldc, int m,
-                                              int n, bool accumulate, const TileEpilogue* epilogue) {
-  avx512_12x32<true, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
+// The four readings of the operands (ukernel.h), for a tile of kRows rows.
+template <int kRows>
+GANKIT_TARGET_AVX512 void tile_packed(std::int64_t k, const float* a, std::int64_t lda,
+                                      const float* b, float* c, std::int64_t ldc, int m, int n,
+                                      bool accumulate, const TileEpilogue* epilogue) {
+  avx512_tile<kRows, true, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
 }
 
-GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
-                                                  const float* b, float* c, std::int64_t ldc,
-                                                  int m, int n, bool accumulate,
-                                                  const TileEpilogue* epilogue) {
-  avx512_12x32<false, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
+template <int kRows>
+GANKIT_TARGET_AVX512 void tile_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
+                                          const float* b, float* c, std::int64_t ldc, int m,
+                                          int n, bool accumulate, const TileEpilogue* epilogue) {
+  avx512_tile<kRows, false, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
 }
 
-GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_b(std::int64_t k, const float* a, std::int64_t lda,
-                                                  const float* b, std::int64_t ldb, float* c,
-                                                  std::int64_t ldc, int m, int n, bool accumulate,
-                                                  const TileEpilogue* epilogue) {
-  avx512_12x32<true, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
+template <int kRows>
+GANKIT_TARGET_AVX512 void tile_rowmajor_b(std::int64_t k, const float* a, std::int64_t lda,
+                                          const float* b, std::int64_t ldb, float* c,
+                                          std::int64_t ldc, int m, int n, bool accumulate,
+                                          const TileEpilogue* epilogue) {
+  avx512_tile<kRows, true, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
 }
 
-GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_ab(std::int64_t k, const float* a, std::int64_t lda,
-                                                   const float* b, std::int64_t ldb, float* c,
-                                                   std::int64_t ldc, int m, int n, bool accumulate,
-                                                   const TileEpilogue* epilogue) {
-  avx512_12x32<false, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
+template <int kRows>
+GANKIT_TARGET_AVX512 void tile_rowmajor_ab(std::int64_t k, const float* a, std::int64_t lda,
+                                           const float* b, std::int64_t ldb, float* c,
+                                           std::int64_t ldc, int m, int n, bool accumulate,
+                                           const TileEpilogue* epilogue) {
+  avx512_tile<kRows, false, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
+}
+
+const MicroKernel& avx512_short_micro_kernel() {
+  static const MicroKernel kernel{"avx512", kShortMR, kNR, tile_packed<kShortMR>, cpu_detail::has_avx512f,
+                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  tile_rowmajor_a<kShortMR>, /*fuses_epilogue=*/true,
+                                  /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
+                                  tile_rowmajor_b<kShortMR>, tile_rowmajor_ab<kShortMR>};
+  return kernel;
 }
 
 }  // namespace
@@ -107,11 +122,12 @@ GANKIT_TARGET_AVX512 void avx512_12x32_rowmajor_ab(std::int64_t k, const float* 
 // this kernel keeps its measured constants; the model's kc (256 on a 48 KiB 12-way L1)
 // awaits a measurement on an AVX-512 machine.
 const MicroKernel& avx512_micro_kernel() {
-  static const MicroKernel kernel{"avx512", kMR, kNR, avx512_12x32_packed, cpu_detail::has_avx512f,
+  static const MicroKernel kernel{"avx512", kMR, kNR, tile_packed<kMR>, cpu_detail::has_avx512f,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
-                                  avx512_12x32_rowmajor_a, /*fuses_epilogue=*/true,
+                                  tile_rowmajor_a<kMR>, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
-                                  avx512_12x32_rowmajor_b, avx512_12x32_rowmajor_ab};
+                                  tile_rowmajor_b<kMR>, tile_rowmajor_ab<kMR>,
+                                  &avx512_short_micro_kernel()};
   return kernel;
 }
 
