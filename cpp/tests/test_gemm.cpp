@@ -248,6 +248,51 @@ TEST_CASE(gemm_bf16_rounds_operands_as_round_to_bf16) {
   CHECK(wrong == 0);
 }
 
+// The same logical matrix as `source`, held in the strided layout (neither stride 1).
+Operand strided_copy(const Operand& source) {
+  TestRng unused(0);
+  Operand copy = make_operand(source.view.rows, source.view.cols, Layout::strided, unused);
+  for (std::int64_t i = 0; i < source.view.rows; ++i)
+    for (std::int64_t j = 0; j < source.view.cols; ++j)
+      copy.storage[i * copy.view.row_stride + j * copy.view.col_stride] = source.view.at(i, j);
+  return copy;
+}
+
+// The bf16 kernel packs row-major and transposed operands straight into its bf16 slots
+// (MicroKernel::pack_pairs_direct), other strides as fp32 panels that it then rounds:
+// both routes must give the same slots, so C comes out to the bit whichever layout the
+// operands have. Odd depths (a half-empty last slot), K past kc (slots split across
+// blocks), edge rows and columns, M past mc, and 2 threads (B's slots packed by both).
+TEST_CASE(gemm_bf16_direct_packing_same_bits_as_rounded_panels) {
+  if (gemm_bf16_kernel_name().empty()) return;
+  KernelSweep sweep;  // restores the thread count
+  const gemm_detail::MicroKernel& kernel = *gemm_detail::bf16_micro_kernel();
+  const gemm_detail::Blocking& blk = gemm_detail::blocking_for(kernel).blocking;
+  const Shape shapes[] = {{1, 40, 1},  {13, 33, 7},  {kernel.mr + 1, 2 * kernel.nr + 5, 2 * blk.kc + 3},
+                          {blk.mc + 5, 70, 131}, {100, 1024, 200}};
+  std::uint64_t seed = 1200;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Shape& s : shapes)
+      for (Layout la : {Layout::row_major, Layout::transposed})
+        for (Layout lb : {Layout::row_major, Layout::transposed}) {
+          TestRng rng(seed++);
+          const Operand a = make_operand(s.m, s.k, la, rng);
+          const Operand b = make_operand(s.k, s.n, lb, rng);
+          const Operand a_strided = strided_copy(a), b_strided = strided_copy(b);
+          std::vector<float> direct(s.m * s.n, kNaN), rounded(s.m * s.n, kNaN);
+          gemm(a.view, b.view, direct.data(), s.n, false, nullptr, GemmPrecision::bf16);
+          gemm(a_strided.view, b_strided.view, rounded.data(), s.n, false, nullptr, GemmPrecision::bf16);
+          if (std::memcmp(direct.data(), rounded.data(), direct.size() * sizeof(float)) != 0)
+            gankit_test::record_failure(__FILE__, __LINE__,
+                                        "bf16 " + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
+                                            std::to_string(s.k) + ", A " + layout_name(la) + ", B " +
+                                            layout_name(lb) + ", " + std::to_string(threads) +
+                                            " thread(s): direct packing differs from rounded panels");
+        }
+  }
+}
+
 TEST_CASE(round_to_bf16_rounds_to_nearest_even) {
   const float eps = std::ldexp(1.0f, -7);  // bf16's spacing in [1, 2)
   CHECK(round_to_bf16(1.0f) == 1.0f);

@@ -144,17 +144,25 @@ BSource b_packed(const GemmPlan& plan, const float* panels, Block pc) {
   return BSource{panels, plan.kernel->nr, plan.kernel->nr * plan.kernel_depth(pc.size)};
 }
 
-// B[pc block, jc block] (kc x nc) into NR-wide micro-panels: packed as Bᵀ.
-void pack_b_panel(const GemmPlan& plan, Block pc, Block jc, float* packed_b, Share share) {
+// A bf16 kernel's slots straight from the operand, where the kernel takes that layout
+// (MicroKernel::pack_pairs_direct); false: pack fp32 and round instead. The answer
+// depends on the layout alone, so every thread sharing a panel gets the same one.
+bool pack_pairs_directly(const GemmPlan& plan, const PackSource& x, int width, float* pairs, Share share) {
+  return plan.bf16() && plan.kernel->pack_pairs_direct != nullptr &&
+         plan.kernel->pack_pairs_direct(x, width, pairs, share);
+}
+
+// B[pc block, jc block] (kc x nc), read as Bᵀ: what pack_block packs into NR-wide
+// micro-panels.
+PackSource b_block_source(const GemmPlan& plan, Block pc, Block jc) {
   const MatrixView& b = plan.b;
-  const PackSource bt{b.data + pc.start * b.row_stride + jc.start * b.col_stride, jc.size,
-                      pc.size, b.col_stride, b.row_stride, false};
-  gemm_detail::pack_block(bt, plan.kernel->nr, packed_b, share);
+  return PackSource{b.data + pc.start * b.row_stride + jc.start * b.col_stride, jc.size,
+                    pc.size, b.col_stride, b.row_stride, false};
 }
 
 // A[ic block, pc block] (mc x kc) into MR-tall micro-panels; returns what the kernel
-// reads: those panels (rounded into a_pairs for a bf16 kernel), or A itself at the
-// block's corner when it is read in place.
+// reads: those panels (for a bf16 kernel its slots, straight from A or rounded from the
+// fp32 panels), or A itself at the block's corner when it is read in place.
 const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packed_a, float* a_pairs) {
   const MatrixView& a = plan.a;
   if (plan.a_in_place) return a.data + ic.start * a.row_stride + pc.start;
@@ -163,6 +171,7 @@ const float* pack_a_block(const GemmPlan& plan, Block ic, Block pc, float* packe
   const PackSource block{a.data + ic.start * a.row_stride + pc.start * a.col_stride,
                          has_ones_row ? ic.size - 1 : ic.size, pc.size, a.row_stride,
                          a.col_stride, has_ones_row};
+  if (pack_pairs_directly(plan, block, plan.kernel->mr, a_pairs, kWhole)) return a_pairs;
   gemm_detail::pack_block(block, plan.kernel->mr, packed_a, kWhole);
   if (!plan.bf16()) return packed_a;
   round_panels(plan, packed_a, plan.kernel->mr, ic.size, pc.size, a_pairs, kWhole);
@@ -225,8 +234,11 @@ void run_alone(const GemmPlan& plan, Block rows, Block cols, PackBuffers& buffer
     for (std::int64_t p = 0; p < K; p += plan.kc) {
       const Block pc{p, std::min(plan.kc, K - p)};
       BSource b_block = b_in_place(plan, pc, jc);
-      if (!plan.b_in_place) {
-        pack_b_panel(plan, pc, jc, buffers.b.data(), kWhole);
+      if (!plan.b_in_place && pack_pairs_directly(plan, b_block_source(plan, pc, jc), plan.kernel->nr,
+                                                  buffers.b_pairs.data(), kWhole)) {
+        b_block = b_packed(plan, buffers.b_pairs.data(), pc);
+      } else if (!plan.b_in_place) {
+        gemm_detail::pack_block(b_block_source(plan, pc, jc), plan.kernel->nr, buffers.b.data(), kWhole);
         b_block = b_packed(plan, buffers.b.data(), pc);
         if (plan.bf16()) {
           round_panels(plan, buffers.b.data(), plan.kernel->nr, jc.size, pc.size, buffers.b_pairs.data(), kWhole);
@@ -264,8 +276,12 @@ void run_split_by_rows(const GemmPlan& plan, float* shared_packed_b, float* shar
     for (std::int64_t p = 0; p < K; p += plan.kc) {
       const Block pc{p, std::min(plan.kc, K - p)};
       BSource b_block = b_in_place(plan, pc, jc);  // then nothing is shared: no barriers
-      if (!plan.b_in_place) {
-        pack_b_panel(plan, pc, jc, shared_packed_b, me);
+      if (!plan.b_in_place && pack_pairs_directly(plan, b_block_source(plan, pc, jc), plan.kernel->nr,
+                                                  shared_b_pairs, me)) {
+#pragma omp barrier
+        b_block = b_packed(plan, shared_b_pairs, pc);
+      } else if (!plan.b_in_place) {
+        gemm_detail::pack_block(b_block_source(plan, pc, jc), plan.kernel->nr, shared_packed_b, me);
 #pragma omp barrier
         b_block = b_packed(plan, shared_packed_b, pc);
         if (plan.bf16()) {

@@ -17,11 +17,6 @@ namespace gemm_detail {
 
 namespace {
 
-// [first, last) of `units` for this share: contiguous, sizes differing by at most one.
-std::pair<std::int64_t, std::int64_t> share_of(std::int64_t units, Share share) {
-  return {units * share.part / share.parts, units * (share.part + 1) / share.parts};
-}
-
 // W is a template parameter so the per-step copies have a compile-time length; W == 0
 // is the fallback that takes the width at run time.
 
@@ -160,6 +155,21 @@ void pack_block_of_width(const PackSource& x, int width, float* dst, Share share
 }
 
 }  // namespace
+
+void transpose_into_panel(const float* rows, int width, std::int64_t row_stride,
+                          std::int64_t depth, float* out) {
+  switch (width) {  // the widths of the kernels we ship
+    case 4: return transpose_rows_into_panel<4>(rows, row_stride, depth, out);
+    case 6: return transpose_rows_into_panel<6>(rows, row_stride, depth, out);
+    case 8: return transpose_rows_into_panel<8>(rows, row_stride, depth, out);
+    case 12: return transpose_rows_into_panel<12>(rows, row_stride, depth, out);
+    case 16: return transpose_rows_into_panel<16>(rows, row_stride, depth, out);
+    case 32: return transpose_rows_into_panel<32>(rows, row_stride, depth, out);
+    default:
+      for (int r = 0; r < width; ++r)
+        for (std::int64_t p = 0; p < depth; ++p) out[p * width + r] = rows[r * row_stride + p];
+  }
+}
 
 void pack_block(const PackSource& x, int width, float* dst, Share share) {
   switch (width) {  // the widths of the kernels we ship

@@ -7,6 +7,7 @@
 // The last panel is zero-padded to W rows, so the kernel always runs full width.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 namespace gankit {
 namespace gemm_detail {
@@ -31,8 +32,20 @@ struct Share {
 };
 constexpr Share kWhole{0, 1};
 
+// [first, last) of `units` for this share: contiguous, sizes differing by at most one.
+inline std::pair<std::int64_t, std::int64_t> share_of(std::int64_t units, Share share) {
+  return {units * share.part / share.parts, units * (share.part + 1) / share.parts};
+}
+
 // Packs this share of the block; the caller synchronises the threads that share it.
 void pack_block(const PackSource& x, int width, float* dst, Share share);
+
+// One panel from `width` rows each contiguous along the depth, row_stride apart:
+//   out[p * width + r] = rows[r * row_stride + p]   for r < width, p < depth.
+// Moves bits, never arithmetic, so it also transposes bf16 slots held in float storage
+// (the bf16 kernel's direct packing, ukernel_avx512_bf16.cpp).
+void transpose_into_panel(const float* rows, int width, std::int64_t row_stride,
+                          std::int64_t depth, float* out);
 
 }  // namespace gemm_detail
 }  // namespace gankit

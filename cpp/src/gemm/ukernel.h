@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "gankit/gemm.h"
+#include "pack.h"
 
 namespace gankit {
 namespace gemm_detail {
@@ -72,6 +73,12 @@ using InPlaceBKernelFn = void (*)(std::int64_t k, const float* a, std::int64_t l
 using PairPackFn = void (*)(const float* panels, int width, std::int64_t depth,
                             std::int64_t first, std::int64_t last, float* pairs);
 
+// Optional, for a bf16 kernel: a block of X (as pack_block takes it) rounded straight
+// from memory into the slots pack_pairs would make of its fp32 panels, the same bits,
+// sparing the fp32 copy and its second pass. Returns false, having written nothing, for
+// a layout it does not take; the framework then packs fp32 and rounds.
+using DirectPairPackFn = bool (*)(const PackSource& x, int width, float* pairs, Share share);
+
 struct Blocking {
   std::int64_t mc;
   std::int64_t kc;
@@ -108,6 +115,8 @@ struct MicroKernel {
   // in gemm.cpp). Each element of C still gets the same FMAs in the same order, so the
   // bits do not change with the tile.
   const MicroKernel* shorter = nullptr;
+  // Optional, with pack_pairs: see DirectPairPackFn.
+  DirectPairPackFn pack_pairs_direct = nullptr;
 };
 
 // One descriptor per ukernel_*.cpp. Always defined, so the registry needs no #ifdefs;
