@@ -3,7 +3,7 @@
 // workspaces of 2 MiB or more; see aligned_buffer.h) on 4 KiB pages and on huge pages.
 //
 //   cmake -S cpp -B build-cpp -DGANKIT_BUILD_BENCH=ON && cmake --build build-cpp -j
-//   ./build-cpp/gankit_huge_pages [threads [config]]      # e.g. 2 mnist64
+//   ./build-cpp/gankit_huge_pages [threads [config [fp32|bf16]]]  # e.g. 2 mnist64
 //
 // Two GANs built alike in one process, one allocated with each setting, timed in 40
 // alternating runs of 0.15 s, the best of each: alternating in one process keeps the

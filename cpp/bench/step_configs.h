@@ -24,6 +24,7 @@ struct Config {
   std::vector<std::int64_t> generator, discriminator;
   std::int64_t batch;
   Activation generator_output;
+  gankit::GemmPrecision precision = gankit::GemmPrecision::fp32;  // both networks' products
 };
 
 inline const std::vector<Config>& configs() {
@@ -62,6 +63,8 @@ struct Step {
   explicit Step(const Config& c) : real(c.batch * c.discriminator[0]), batch(c.batch) {
     auto generator = std::make_shared<gankit::Mlp>(c.generator, Activation::leaky_relu, c.generator_output, 0.2f);
     auto discriminator = std::make_shared<gankit::Mlp>(c.discriminator, Activation::leaky_relu, Activation::identity, 0.2f);
+    generator->set_precision(c.precision);
+    discriminator->set_precision(c.precision);
     gankit::OptimizerConfig adam;
     adam.lr = 1e-4f;
     generator->configure_optimizer(adam);
@@ -95,15 +98,18 @@ template <typename Each>
 int run_selected(int argc, char** argv, Each each) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   const std::string only = argc > 2 ? argv[2] : "";
-  if (threads < 1) {
-    std::fprintf(stderr, "usage: %s [threads >= 1 [toy2d|digits|mnist64|mnist256]]\n", argv[0]);
+  const std::string precision = argc > 3 ? argv[3] : "fp32";
+  if (threads < 1 || (precision != "fp32" && precision != "bf16")) {
+    std::fprintf(stderr, "usage: %s [threads >= 1 [toy2d|digits|mnist64|mnist256 [fp32|bf16]]]\n", argv[0]);
     return 2;
   }
   gankit::set_num_threads(threads);
   bool ran = false;
   for (const Config& c : configs()) {
     if (!only.empty() && only != c.name) continue;
-    each(c, threads);
+    Config chosen = c;
+    if (precision == "bf16") chosen.precision = gankit::GemmPrecision::bf16;
+    each(chosen, threads);
     ran = true;
   }
   if (!ran) {

@@ -2,7 +2,7 @@
 // benchmark's four configurations (benchmarks/speed.py) run as d_step + g_step loops.
 //
 //   cmake -S cpp -B build-cpp -DGANKIT_BUILD_BENCH=ON && cmake --build build-cpp -j
-//   ./build-cpp/gankit_step_loop [threads [config]]      # e.g. 2 mnist256
+//   ./build-cpp/gankit_step_loop [threads [config [fp32|bf16]]]   # e.g. 2 mnist256 bf16
 //
 // It uses only the core's public headers (gan.h, mlp.h, threads.h, through
 // step_configs.h), so the same file builds against an older checkout's core too, to
