@@ -622,6 +622,7 @@ TEST_CASE(gemm_bitwise_identical_for_any_thread_count) {
         {9, blk.nc + 41, 97, Layout::row_major, false, true},
         {1031, 1, 513, Layout::row_major, false, true},   // skinny: many row chunks
         {5, 700, 64, Layout::transposed, false, false},   // few row tiles: split by columns
+        {64, 784, blk.kc + 7, Layout::row_major, true, true},  // B in place: split by columns
     };
     for (const Problem& pr : problems) {
       TestRng rng(static_cast<std::uint64_t>(pr.m * pr.n));

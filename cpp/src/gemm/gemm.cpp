@@ -27,7 +27,8 @@
 //               and one before the panel is overwritten;
 //   by columns: each thread owns a range of column tiles and computes that slice of C
 //               as an independent product, packing A and its B columns itself: no
-//               barrier at all (chosen when there are too few row tiles to share).
+//               barrier at all (chosen when there are too few row tiles to share,
+//               and where B is read in place).
 // Every element of C is accumulated by one thread, over its kc blocks in order, with
 // the same micro-kernel whatever the split, and the blocking does not depend on the
 // thread count: C is bitwise the same for any number of threads.
@@ -313,10 +314,19 @@ void run_blocked(const GemmPlan& plan, int nt) {
   }
 #ifdef _OPENMP
   // The split whose busiest thread has the fewest tiles; rows on a tie (the threads
-  // then share the packing of B instead of each packing all of A).
+  // then share the packing of B instead of each packing all of A). Except where B is
+  // read in place (at most 8 row tiles, so A is small): split by rows, each thread
+  // would stream all of B, the bulk of the product's bytes, and from memory the two
+  // streams of the same lines overlap no more than one; by columns each streams its
+  // half. So columns there unless rows balance clearly better (by an eighth).
+  // Measured (Zen 5, 2 threads, B cold, 64-96 x 256-1024 x 256-1024): 14-38 % faster
+  // by columns, level with B in cache.
   const std::int64_t tiles_down = ceil_div(M, plan.kernel->mr);
   const std::int64_t tiles_across = ceil_div(N, plan.kernel->nr);
-  const bool by_rows = ceil_div(tiles_down, nt) * tiles_across <= tiles_down * ceil_div(tiles_across, nt);
+  const std::int64_t busiest_by_rows = ceil_div(tiles_down, nt) * tiles_across;
+  const std::int64_t busiest_by_cols = tiles_down * ceil_div(tiles_across, nt);
+  const bool by_rows = plan.b_in_place ? busiest_by_rows * 8 < busiest_by_cols * 7
+                                       : busiest_by_rows <= busiest_by_cols;
   float* shared_packed_b = callers.b.data();
   float* shared_b_pairs = callers.b_pairs.data();
 #pragma omp parallel num_threads(nt)
