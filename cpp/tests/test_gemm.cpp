@@ -478,6 +478,25 @@ TEST_CASE(gemm_a_in_place_and_packed_same_bits) {
   }
 }
 
+// A bias of n uniform values and a leaky ReLU (slope 0.1): an epilogue the avx512
+// kernels fuse into their store.
+class LeakyBiasEpilogue {
+ public:
+  LeakyBiasEpilogue(std::int64_t n, TestRng& rng) : bias_(n) {
+    for (float& x : bias_) x = rng.uniform();
+    epilogue_.bias = bias_.data();
+    epilogue_.activation = Activation::leaky_relu;
+    epilogue_.slope = 0.1f;
+  }
+  LeakyBiasEpilogue(const LeakyBiasEpilogue&) = delete;  // epilogue_ points into bias_
+  LeakyBiasEpilogue& operator=(const LeakyBiasEpilogue&) = delete;
+  const GemmEpilogue* or_null(bool wanted) const { return wanted ? &epilogue_ : nullptr; }
+
+ private:
+  std::vector<float> bias_;
+  GemmEpilogue epilogue_;
+};
+
 // Row-major B is read in place for products of at most 8 row tiles and packed beyond
 // (kernels with run_rowmajor_b): the rows a short product shares with a tall one come
 // out to the bit, with A packed and in place, K past one block, tiles at every edge,
@@ -497,13 +516,8 @@ TEST_CASE(gemm_b_in_place_and_packed_same_bits) {
           TestRng rng(seed++);
           const Operand a = make_operand(tall, k, Layout::row_major, rng);
           const Operand b = make_operand(k, n, Layout::row_major, rng);
-          std::vector<float> bias(n);
-          for (float& x : bias) x = rng.uniform();
-          GemmEpilogue epilogue;
-          epilogue.bias = bias.data();
-          epilogue.activation = Activation::leaky_relu;
-          epilogue.slope = 0.1f;
-          const GemmEpilogue* e = with_epilogue ? &epilogue : nullptr;
+          const LeakyBiasEpilogue epilogue(n, rng);
+          const GemmEpilogue* e = epilogue.or_null(with_epilogue);
           const MatrixView a_short{a.view.data, short_rows, k, a.view.row_stride, a.view.col_stride};
           std::vector<float> c_short(short_rows * n, kNaN), c_tall(tall * n, kNaN), expected(tall * n);
           gemm(a_short, b.view, c_short.data(), n, false, e);
@@ -545,13 +559,8 @@ TEST_CASE(gemm_shorter_tile_same_bits_as_taller) {
             TestRng rng(seed++);
             const Operand a = make_operand(tall, k, la, rng);
             const Operand b = make_operand(k, n, lb, rng);
-            std::vector<float> bias(n);
-            for (float& x : bias) x = rng.uniform();
-            GemmEpilogue epilogue;
-            epilogue.bias = bias.data();
-            epilogue.activation = Activation::leaky_relu;
-            epilogue.slope = 0.1f;
-            const GemmEpilogue* e = with_epilogue ? &epilogue : nullptr;
+            const LeakyBiasEpilogue epilogue(n, rng);
+            const GemmEpilogue* e = epilogue.or_null(with_epilogue);
             std::vector<float> c_tall(tall * n, kNaN), expected(tall * n);
             gemm(a.view, b.view, c_tall.data(), n, false, e);
             gemm_reference(a.view, b.view, expected.data(), n, false, e);

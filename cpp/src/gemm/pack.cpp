@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "tile_math.h"
@@ -154,33 +155,38 @@ void pack_block_of_width(const PackSource& x, int width, float* dst, Share share
     pack_strided<W>(x, width, dst, share);
 }
 
+// body(std::integral_constant<int, W>) with W = width for the widths of the kernels we
+// ship, so their loops have a compile-time length; W = 0 for any other.
+template <typename Body>
+void with_width(int width, Body body) {
+  switch (width) {
+    case 4: return body(std::integral_constant<int, 4>{});
+    case 6: return body(std::integral_constant<int, 6>{});
+    case 8: return body(std::integral_constant<int, 8>{});
+    case 12: return body(std::integral_constant<int, 12>{});
+    case 16: return body(std::integral_constant<int, 16>{});
+    case 32: return body(std::integral_constant<int, 32>{});
+    default: return body(std::integral_constant<int, 0>{});
+  }
+}
+
 }  // namespace
 
 void transpose_into_panel(const float* rows, int width, std::int64_t row_stride,
                           std::int64_t depth, float* out) {
-  switch (width) {  // the widths of the kernels we ship
-    case 4: return transpose_rows_into_panel<4>(rows, row_stride, depth, out);
-    case 6: return transpose_rows_into_panel<6>(rows, row_stride, depth, out);
-    case 8: return transpose_rows_into_panel<8>(rows, row_stride, depth, out);
-    case 12: return transpose_rows_into_panel<12>(rows, row_stride, depth, out);
-    case 16: return transpose_rows_into_panel<16>(rows, row_stride, depth, out);
-    case 32: return transpose_rows_into_panel<32>(rows, row_stride, depth, out);
-    default:
+  with_width(width, [&](auto known) {
+    constexpr int W = decltype(known)::value;
+    if constexpr (W > 0) {
+      transpose_rows_into_panel<W>(rows, row_stride, depth, out);
+    } else {
       for (int r = 0; r < width; ++r)
         for (std::int64_t p = 0; p < depth; ++p) out[p * width + r] = rows[r * row_stride + p];
-  }
+    }
+  });
 }
 
 void pack_block(const PackSource& x, int width, float* dst, Share share) {
-  switch (width) {  // the widths of the kernels we ship
-    case 4: return pack_block_of_width<4>(x, width, dst, share);
-    case 6: return pack_block_of_width<6>(x, width, dst, share);
-    case 8: return pack_block_of_width<8>(x, width, dst, share);
-    case 12: return pack_block_of_width<12>(x, width, dst, share);
-    case 16: return pack_block_of_width<16>(x, width, dst, share);
-    case 32: return pack_block_of_width<32>(x, width, dst, share);
-    default: return pack_block_of_width<0>(x, width, dst, share);
-  }
+  with_width(width, [&](auto known) { pack_block_of_width<decltype(known)::value>(x, width, dst, share); });
 }
 
 }  // namespace gemm_detail
