@@ -1,4 +1,6 @@
-// The AVX-512F micro-kernel: a 12 x 32 tile of C in 24 zmm accumulators.
+// The AVX-512F micro-kernel: a 12 x 32 tile of C in 24 zmm accumulators, and its 8 x 32
+// sibling (MicroKernel::shorter) for products whose rows 8 divides better: the same
+// loop at a height of 8 (avx512_tile<kRows, ...>).
 //
 // Of the 32 zmm registers, 24 hold C, 2 a row of B, 1 the broadcast of A. Each k step
 // does 24 FMAs for 14 loads, half the instructions and loads per flop of the AVX2
@@ -32,6 +34,7 @@ namespace {
 constexpr int kMR = kAvx512TileRows;
 constexpr int kShortMR = 8;  // the sibling tile for short products (avx512_8x32)
 constexpr int kNR = kAvx512TileCols;
+constexpr Blocking kAvx512Blocking{144, 512, 2048};  // see avx512_micro_kernel()
 
 // kRows: the tile's height (kMR, or kShortMR for the sibling).
 // kPackedA: A as a kRows-tall packed micro-panel, else row-major in place (lda).
@@ -104,9 +107,11 @@ GANKIT_TARGET_AVX512 void tile_rowmajor_ab(std::int64_t k, const float* a, std::
   avx512_tile<kRows, false, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
 }
 
+// Reached only through avx512_micro_kernel().shorter, and run with that kernel's
+// blocking (gemm.cpp): the Blocking here is never read, and is the same for clarity.
 const MicroKernel& avx512_short_micro_kernel() {
   static const MicroKernel kernel{"avx512", kShortMR, kNR, tile_packed<kShortMR>, cpu_detail::has_avx512f,
-                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  kAvx512Blocking, &avx2_skinny_kernels(),
                                   tile_rowmajor_a<kShortMR>, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
                                   tile_rowmajor_b<kShortMR>, tile_rowmajor_ab<kShortMR>};
@@ -123,7 +128,7 @@ const MicroKernel& avx512_short_micro_kernel() {
 // awaits a measurement on an AVX-512 machine.
 const MicroKernel& avx512_micro_kernel() {
   static const MicroKernel kernel{"avx512", kMR, kNR, tile_packed<kMR>, cpu_detail::has_avx512f,
-                                  Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
+                                  kAvx512Blocking, &avx2_skinny_kernels(),
                                   tile_rowmajor_a<kMR>, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
                                   tile_rowmajor_b<kMR>, tile_rowmajor_ab<kMR>,
