@@ -32,7 +32,7 @@ namespace gemm_detail {
 namespace {
 
 constexpr int kMR = kAvx512TileRows;
-constexpr int kShortMR = 8;  // the sibling tile for short products (avx512_8x32)
+constexpr int kShortMR = 8;  // the sibling's height (avx512_short_micro_kernel)
 constexpr int kNR = kAvx512TileCols;
 constexpr Blocking kAvx512Blocking{144, 512, 2048};  // see avx512_micro_kernel()
 

@@ -66,27 +66,9 @@ GANKIT_TARGET_AVX512_BF16 inline void round_pair_rows(const float* even, const f
   _mm512_mask_storeu_epi32(slots, first_lanes16(store_lanes), pairs);
 }
 
-// The pack_pairs of this kernel (see MicroKernel::pack_pairs).
-GANKIT_TARGET_AVX512_BF16 void avx512_bf16_pack_pairs(const float* panels, int width,
-                                                      std::int64_t depth, std::int64_t first,
-                                                      std::int64_t last, float* pairs) {
-  const std::int64_t slot_depth = (depth + 1) / 2;
-  for (std::int64_t q = first; q < last; ++q) {
-    const float* panel = panels + q * width * depth;
-    auto* out = reinterpret_cast<std::uint32_t*>(pairs + q * width * slot_depth);
-    for (std::int64_t t = 0; t < slot_depth; ++t) {
-      const float* even = panel + 2 * t * width;
-      const float* odd = 2 * t + 1 < depth ? even + width : nullptr;
-      for (int r = 0; r < width; r += 16)
-        round_pair_rows(even + r, odd != nullptr ? odd + r : nullptr, out + t * width + r,
-                        width - r, width - r);
-    }
-  }
-}
-
-// Direct packing (MicroKernel::pack_pairs_direct), depth steps contiguous over the rows
-// (B row-major, A stored transposed): each slot from two steps of the source, as
-// pack_pairs makes it from the fp32 panel. Threads split the slots.
+// Depth steps contiguous over the rows (B row-major, A stored transposed, or an fp32
+// panel): each slot from two steps of X. Threads split the slots. The direct packing
+// (MicroKernel::pack_pairs_direct) of such operands, and pack_pairs on each panel.
 GANKIT_TARGET_AVX512_BF16 void pairs_from_steps(const PackSource& x, int width, std::uint32_t* out,
                                                 Share share) {
   const std::int64_t slots = (x.depth + 1) / 2;
@@ -102,6 +84,18 @@ GANKIT_TARGET_AVX512_BF16 void pairs_from_steps(const PackSource& x, int width, 
         round_pair_rows(data > 0 ? even + row : nullptr, data > 0 && odd != nullptr ? odd + row : nullptr,
                         out + q * width * slots + t * width + r, data, std::min(16, width - r));
       }
+  }
+}
+
+// The pack_pairs of this kernel (see MicroKernel::pack_pairs): an fp32 panel is `width`
+// rows whose depth steps lie `width` floats apart, so each is one pairs_from_steps.
+GANKIT_TARGET_AVX512_BF16 void avx512_bf16_pack_pairs(const float* panels, int width,
+                                                      std::int64_t depth, std::int64_t first,
+                                                      std::int64_t last, float* pairs) {
+  const std::int64_t slot_depth = (depth + 1) / 2;
+  for (std::int64_t q = first; q < last; ++q) {
+    const PackSource panel{panels + q * width * depth, width, depth, 1, width, false};
+    pairs_from_steps(panel, width, reinterpret_cast<std::uint32_t*>(pairs + q * width * slot_depth), kWhole);
   }
 }
 
