@@ -586,6 +586,61 @@ TEST_CASE(gemm_shorter_tile_same_bits_as_taller) {
   }
 }
 
+// A kernel that fuses the epilogue applies it in registers before its one store; the
+// others (and every kernel for tanh/sigmoid) run apply_epilogue_tile over the finished
+// block. Both must give the same bits, so C does not depend on which kernel or path
+// took a layer: every fp32 kernel and the bf16 one, both epilogue kinds and every
+// activation, edge tiles, K past kc (the epilogue after the last block), M past mc.
+TEST_CASE(gemm_fused_epilogue_same_bits_as_separate_pass) {
+  KernelSweep sweep;
+  const Activation activations[] = {Activation::identity, Activation::relu, Activation::leaky_relu,
+                                    Activation::tanh, Activation::sigmoid};
+  std::vector<std::pair<std::string, GemmPrecision>> kernels;
+  for (const std::string& name : sweep.kernels()) kernels.emplace_back(name, GemmPrecision::fp32);
+  if (!gemm_bf16_kernel_name().empty()) kernels.emplace_back(gemm_bf16_kernel_name(), GemmPrecision::bf16);
+  std::uint64_t seed = 1300;
+  for (const auto& [name, precision] : kernels) {
+    if (precision == GemmPrecision::fp32) gemm_select_kernel(name);
+    const gemm_detail::MicroKernel& kernel = precision == GemmPrecision::fp32
+                                                 ? gemm_detail::active_micro_kernel()
+                                                 : *gemm_detail::bf16_micro_kernel();
+    const gemm_detail::Blocking& blk = gemm_detail::blocking_for(kernel).blocking;
+    const Shape shapes[] = {{kernel.mr + 1, kernel.nr + 3, 17}, {blk.mc + 5, 2 * kernel.nr + 5, blk.kc + 9}};
+    for (const Shape& s : shapes)
+      for (Activation act : activations)
+        for (bool derivative : {false, true})
+          for (bool accumulate : {false, true}) {
+            TestRng rng(seed++);
+            const Operand a = make_operand(s.m, s.k, Layout::row_major, rng);
+            const Operand b = make_operand(s.k, s.n, Layout::row_major, rng);
+            std::vector<float> bias(s.n), y(s.m * s.n);
+            for (float& v : bias) v = rng.uniform();
+            for (float& v : y) v = rng.uniform();
+            for (std::size_t i = 0; i < y.size(); i += 5) y[i] = 0.0f;  // the kinks themselves
+            GemmEpilogue epilogue;
+            if (derivative) {
+              epilogue = activation_derivative_epilogue(y.data(), s.n, act, 0.1f);
+            } else {
+              epilogue.bias = bias.data();
+              epilogue.activation = act;
+              epilogue.slope = 0.1f;
+            }
+            std::vector<float> fused(s.m * s.n), separate(s.m * s.n);
+            for (std::size_t i = 0; i < fused.size(); ++i) fused[i] = separate[i] = rng.uniform();
+            gemm(a.view, b.view, fused.data(), s.n, accumulate, &epilogue, precision);
+            gemm(a.view, b.view, separate.data(), s.n, accumulate, nullptr, precision);
+            apply_epilogue_tile(epilogue, separate.data(), s.n, 0, 0, s.m, s.n);
+            if (std::memcmp(fused.data(), separate.data(), fused.size() * sizeof(float)) != 0)
+              gankit_test::record_failure(__FILE__, __LINE__,
+                                          "kernel " + name + ", " + std::to_string(s.m) + "x" +
+                                              std::to_string(s.n) + "x" + std::to_string(s.k) + ", " +
+                                              (derivative ? "times derivative of " : "bias + ") +
+                                              activation_name(act) + (accumulate ? ", accumulate" : "") +
+                                              ": the epilogue in the product differs from a separate pass");
+          }
+  }
+}
+
 TEST_CASE(gemm_empty_product_zeroes_or_keeps_c) {
   TestRng rng(5);
   const Operand a = make_operand(4, 0, Layout::row_major, rng);

@@ -312,7 +312,7 @@ GANKIT_TARGET_AVX512_BF16 bool avx512_bf16_pack_pairs_direct(const PackSource& x
 GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float* a,
                                                  std::int64_t, const float* b, float* c,
                                                  std::int64_t ldc, int m, int n,
-                                                 bool accumulate, const TileEpilogue*) {
+                                                 bool accumulate, const TileEpilogue* epilogue) {
   __m512 lo[kMR], hi[kMR];  // row i of the tile: columns 0-15 and 16-31
 #pragma GCC unroll 16
   for (int i = 0; i < kMR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -334,7 +334,7 @@ GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float
     b += kNR;
   }
 
-  store_tile(lo, hi, c, ldc, m, n, accumulate, nullptr);
+  store_tile(lo, hi, c, ldc, m, n, accumulate, epilogue);
 }
 
 }  // namespace
@@ -345,7 +345,7 @@ GANKIT_TARGET_AVX512_BF16 void avx512_bf16_12x32(std::int64_t slots, const float
 const MicroKernel& avx512_bf16_micro_kernel() {
   static const MicroKernel kernel{"avx512_bf16", kMR, kNR, avx512_bf16_12x32, cpu_has_avx512_bf16,
                                   Blocking{144, 512, 2048}, &avx2_skinny_kernels(),
-                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/false,
+                                  /*run_rowmajor_a=*/nullptr, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, avx512_bf16_pack_pairs,
                                   /*run_rowmajor_b=*/nullptr, /*run_rowmajor_ab=*/nullptr,
                                   /*shorter=*/nullptr, avx512_bf16_pack_pairs_direct};
