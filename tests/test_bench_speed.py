@@ -13,6 +13,7 @@ import gankit as gk
 from gankit.bench import speed
 from gankit.bench.speed import numpy as speed_numpy
 from gankit.bench.speed import options, running
+from gankit.bench.speed.report import markdown_report
 from gankit.bench.speed.configs import (BETA1, BETA2, CONFIGS, EPS, LEARNING_RATE, Config,
                                         initial_state, minimal_flops, parse_config_names)
 
@@ -192,6 +193,26 @@ def test_quick_run_writes_json_and_markdown(tmp_path, capsys):
     assert "gankit bench speed --quick --configs tiny" in report["command"]
     printed = capsys.readouterr().out
     assert "| tiny | 1 |" in printed and md.read_text().strip() == printed.strip()
+
+
+def test_multithreaded_runs_report_the_barrier_between_the_threads(tmp_path):
+    """Before each run at 2 threads the parent times one barrier between 2 threads: a
+    positive time per round, its median in the row, and the note under the table; at 1
+    thread none (nothing to meet)."""
+    out = tmp_path / "speed.json"
+    assert speed.main(["--quick", "--configs", "tiny", "--frameworks", "gankit", "--threads", "1,2",
+                       "--seconds", "0.02", "--rounds", "3", "--warmup", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = {r["threads"]: r for r in report["results"]}
+    assert rows[1]["barrier_us"] is None and rows[1]["barrier_us_per_round"] == [None] * 3
+    if not gk.build_info()["openmp"]:
+        assert rows[2]["barrier_us"] is None
+        return
+    per_round = rows[2]["barrier_us_per_round"]
+    assert len(per_round) == 3 and all(0 < b < 10_000 for b in per_round)
+    assert rows[2]["barrier_us"] == pytest.approx(sorted(per_round)[1])
+    text = markdown_report(report)
+    assert "Barrier: one OpenMP barrier between the threads" in text and "of 3 runs" in text
 
 
 def test_missing_framework_is_reported_and_skipped(tmp_path, monkeypatch):

@@ -186,6 +186,8 @@ def test_core_kernels_refuse_bad_arrays():
         (lambda: _core.set_num_threads(_core.MAX_THREADS + 1), ValueError, ("n", str(_core.MAX_THREADS + 1))),
         (lambda: _core.select_gemm_kernel("nope"), ValueError, ("nope",)),
         (lambda: _core.fma_peak_gflops(-1.0), ValueError, ("seconds",)),
+        (lambda: _core.barrier_cost_us(1), ValueError, ("threads", "1")),
+        (lambda: _core.barrier_cost_us(2, 0), ValueError, ("barriers", "0")),
     ]
     for call, error, fragments in checks:
         assert_refused(call, error, *fragments)

@@ -806,6 +806,22 @@ TEST_CASE(gemm_concurrent_callers_do_not_interfere) {
                       job.serial.size() * sizeof(float)) == 0);
 }
 
+// A barrier costs something, a finite amount, and well under the 10 ms a stalled team
+// (a thread that never arrives until the OS reschedules it) would show.
+TEST_CASE(barrier_cost_is_a_plausible_time) {
+  if (!has_openmp() || serial_after_fork()) return;
+  const double us = measure_barrier_us(2, 500);
+  CHECK(us > 0.0);
+  CHECK(us < 10000.0);
+  bool refused = false;
+  try {
+    measure_barrier_us(1, 500);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  CHECK(refused);
+}
+
 TEST_CASE(fma_peak_is_positive) {
   const double peak = measure_fma_peak_gflops(0.01);
   CHECK(peak > 0.0);

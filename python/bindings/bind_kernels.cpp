@@ -11,6 +11,7 @@
 #include "gankit/loss.h"
 #include "gankit/optimizer.h"
 #include "gankit/replica_mean.h"
+#include "gankit/threads.h"
 
 namespace py = pybind11;
 
@@ -227,6 +228,10 @@ void bind_kernels(py::module_& m) {
     py::gil_scoped_release release;
     return gankit::measure_fma_peak_gflops(seconds);
   }, py::arg("seconds") = 0.5);
+  m.def("barrier_cost_us", [](int threads, int barriers) {
+    py::gil_scoped_release release;
+    return gankit::measure_barrier_us(threads, barriers);
+  }, py::arg("threads") = 2, py::arg("barriers") = 2000);
   m.def("dense_forward", &dense_forward, py::arg("x"), py::arg("w"), py::arg("b"),
         py::arg("activation") = "identity", py::arg("slope") = 0.2f);
   m.def("dense_backward", &dense_backward, py::arg("x"), py::arg("w"), py::arg("y"),

@@ -26,4 +26,10 @@ bool serial_after_fork();      // true in a fork child that must stay single-thr
 // problems stay serial because waking a team costs more than they take.
 int threads_for(std::int64_t units, double flops_per_unit);
 
+// Microseconds one OpenMP barrier among `threads` (2..kMaxThreads) threads takes here,
+// from `barriers` (1..10^6) of them in one region (barrier_cost.cpp). Throws
+// std::invalid_argument for other arguments, std::runtime_error without OpenMP or in a
+// fork child that must stay serial.
+double measure_barrier_us(int threads, int barriers);
+
 }  // namespace gankit

@@ -10,6 +10,7 @@ from .._machine import cpu_identity, cpu_model
 from .configs import CONFIGS, LEARNING_RATE
 
 FRAMEWORK_ORDER = ("gankit", "numpy", "torch", "jax", "gankit_bf16", "torch_bf16")
+SLOW_BARRIER_US = 1.0  # above it, the threads' cores do not share an L3 (see barrier_note)
 
 
 def machine_info() -> dict:
@@ -93,14 +94,29 @@ def summary_table(report: dict) -> List[str]:
 
 def detail_table(report: dict) -> List[str]:
     lines = ["| config | threads | framework | it/s median | it/s best | spread | GFLOP/s | % of peak "
-             "| CPU cores busy | idle workers' CPU | other jobs (cores) |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU cores busy | idle workers' CPU | other jobs (cores) | barrier µs |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["results"]:
+        barrier = "—" if r.get("barrier_us") is None else f"{r['barrier_us']:.2f}"
         lines.append(f"| {r['config']} | {r['threads']} | {r['framework']} | {r['median_its']:,.1f} "
                      f"| {r['best_its']:,.1f} | {100 * r['spread']:.0f}% | {r['median_gflops']:.1f} "
                      f"| {100 * r['fraction_of_peak']:.0f}% | {r['cpu_cores_used']:.2f} "
-                     f"| {r['idle_workers_cpu_fraction']:.2f} | {r['other_jobs_cores']:.2f} |")
+                     f"| {r['idle_workers_cpu_fraction']:.2f} | {r['other_jobs_cores']:.2f} | {barrier} |")
     return lines
+
+
+def barrier_note(report: dict) -> List[str]:
+    """How fast the threads could meet while the multi-threaded rows ran, if measured."""
+    barriers = [b for r in report["results"] for b in r.get("barrier_us_per_round", []) if b is not None]
+    if not barriers:
+        return []
+    slow = sum(b > SLOW_BARRIER_US for b in barriers)
+    return [f"Barrier: one OpenMP barrier between the threads (`gankit._core.barrier_cost_us`), "
+            f"measured just before each multi-threaded run: median {statistics.median(barriers):.2f} µs, "
+            f"{min(barriers):.2f}–{max(barriers):.2f} µs; above {SLOW_BARRIER_US:g} µs before "
+            f"{slow} of {len(barriers)} runs. Tenths of a µs: the threads' cores share an L3; "
+            f"microseconds: they do not (a VM's host may move its vCPUs between the two while the "
+            f"benchmark runs), and every multi-threaded framework's figure drops with it.", ""]
 
 
 def flops_table(report: dict) -> List[str]:
@@ -145,7 +161,7 @@ def markdown_report(report: dict) -> str:
               "other workers used while this one was timed (the highest over its rounds) — near "
               "0 means no framework's spinning threads stole cores from another's measurement. "
               "Other jobs: as above, for this framework's measurements.",
-              ""] + detail_table(report) + [""]
+              ""] + detail_table(report) + [""] + barrier_note(report)
     parts += ["Minimal matmul FLOPs of one iteration (GFLOP/s above = it/s × these):", ""]
     parts += flops_table(report) + ["", report["flops"]["formula"], "", "Threads:", ""] + thread_notes(report)
     return "\n".join(parts)

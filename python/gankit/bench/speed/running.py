@@ -68,9 +68,11 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
         for name in order[shift:] + order[:shift]:
             if name not in runs:
                 continue
+            barrier = barrier_us(workers[name].threads)  # before the settle: its team spins a while
             time.sleep(args.settle)
             try:
                 runs[name].append(timed_run(workers, name, config_name, args.seconds))
+                runs[name][-1]["barrier_us"] = barrier
             except WorkerError as exc:
                 status[name] = f"failed: {exc}"
                 log(f"  {name}: {status[name]}")
@@ -83,6 +85,22 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
         except WorkerError:
             pass
     return runs
+
+
+def barrier_us(threads: int):
+    """One OpenMP barrier among `threads` threads, in microseconds, measured here just
+    before a timed run; None at 1 thread or where it cannot be measured. On a VM it says
+    where the host put the vCPUs: on cores that share an L3 (tenths of a microsecond) or
+    not (microseconds, seen on this project's 2-vCPU hosts), which moves every
+    multi-threaded framework's figure, since each product or op split across threads
+    synchronises them."""
+    if threads < 2:
+        return None
+    try:
+        from ... import _core
+        return _core.barrier_cost_us(threads, 2000)
+    except (ImportError, RuntimeError, ValueError):
+        return None
 
 
 def timed_run(workers: Dict[str, Worker], name: str, config_name: str, seconds: float) -> dict:

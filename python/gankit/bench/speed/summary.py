@@ -27,7 +27,15 @@ def summarise(config_name: str, threads: int, framework: str, runs: List[dict]) 
         "idle_workers_cpu_fraction": max(r["idle_workers_cpu_seconds"] / r["seconds"] for r in runs),
         # Cores busy with other jobs on the machine while this framework was timed.
         "other_jobs_cores": statistics.median(r["other_jobs_cores"] for r in runs),
+        # One barrier between the threads just before each run (None at 1 thread).
+        "barrier_us_per_round": [r.get("barrier_us") for r in runs],
+        "barrier_us": median_or_none([r.get("barrier_us") for r in runs]),
     }
+
+
+def median_or_none(values):
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def compare(rows: List[dict]) -> dict:
