@@ -212,7 +212,7 @@ def test_multithreaded_runs_report_the_barrier_between_the_threads(tmp_path):
     assert len(per_round) == 3 and all(0 < b < 10_000 for b in per_round)
     assert rows[2]["barrier_us"] == pytest.approx(sorted(per_round)[1])
     text = markdown_report(report)
-    assert "Barrier: one OpenMP barrier between the threads" in text and "of 3 runs" in text
+    assert "Barrier: one OpenMP barrier between the threads" in text and "of 3 runs." in text
 
 
 def test_missing_framework_is_reported_and_skipped(tmp_path, monkeypatch):

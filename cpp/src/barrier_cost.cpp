@@ -1,11 +1,12 @@
 // What one barrier among the core's threads costs on this machine (see threads.h).
 //
-// A barrier is a round trip of cache lines between the cores the threads run on: tens
-// of nanoseconds between cores that share an L3, microseconds between cores that do
-// not. On a VM the host may move the vCPUs between such placements while a benchmark
-// runs (seen here: 0.12-0.16 us in some minutes, 2.1-2.3 us in others), and every
-// product split across threads pays it a few times, so benchmarks report it next to
-// their 2-thread figures.
+// A barrier is a round trip of cache lines between the threads' cores, so its cost says
+// how close the host put them. On this project's 2-vCPU VMs it flips between 0.19-0.23
+// us in some minutes and 0.39-0.47 us in others, every few tens of seconds; in the
+// slower minutes each thread's loads and stores also run up to 1.35x slower while the
+// other thread works (a register-only FMA loop does not slow), and toy2d at 2 threads
+// takes 0.55 ms an iteration instead of 0.32. Benchmarks report it beside their
+// multi-threaded figures, which move with it in every framework.
 #include <algorithm>
 #include <chrono>
 #include <limits>

@@ -89,11 +89,10 @@ def measure_config(workers: Dict[str, Worker], config_name: str, args, status, l
 
 def barrier_us(threads: int):
     """One OpenMP barrier among `threads` threads, in microseconds, measured here just
-    before a timed run; None at 1 thread or where it cannot be measured. On a VM it says
-    where the host put the vCPUs: on cores that share an L3 (tenths of a microsecond) or
-    not (microseconds, seen on this project's 2-vCPU hosts), which moves every
-    multi-threaded framework's figure, since each product or op split across threads
-    synchronises them."""
+    before a timed run; None at 1 thread or where it cannot be measured. It says how
+    close the host put the threads' cores: on this project's 2-vCPU VMs it flips between
+    about 0.2 us and twice that, and in the slower minutes every multi-threaded
+    framework's figure drops (see cpp/src/barrier_cost.cpp)."""
     if threads < 2:
         return None
     try:
