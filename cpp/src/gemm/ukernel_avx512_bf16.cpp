@@ -16,6 +16,7 @@
 // any thread count, as the fp32 kernels' are.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "../cpu/cpu_features.h"
 #include "../cpu/isa.h"
@@ -137,13 +138,22 @@ GANKIT_TARGET_AVX512_BF16 void pairs_from_steps_of_width(const PackSource& x, in
   }
 }
 
+// body(std::integral_constant<int, W>) with W = width where it is this kernel's MR or NR
+// (the widths its panels have), so the packing loops know it at compile time; else 0.
+template <typename Body>
+void with_kernel_width(int width, Body body) {
+  if (width == kMR) return body(std::integral_constant<int, kMR>{});
+  if (width == kNR) return body(std::integral_constant<int, kNR>{});
+  body(std::integral_constant<int, 0>{});
+}
+
 // The direct packing (MicroKernel::pack_pairs_direct) of operands whose depth steps are
-// contiguous, and pack_pairs on each fp32 panel: with the kernel's two widths known.
+// contiguous, and pack_pairs on each fp32 panel.
 GANKIT_TARGET_AVX512_BF16 void pairs_from_steps(const PackSource& x, int width, std::uint32_t* out,
                                                 Share share) {
-  if (width == kMR) return pairs_from_steps_of_width<kMR>(x, width, out, share);
-  if (width == kNR) return pairs_from_steps_of_width<kNR>(x, width, out, share);
-  pairs_from_steps_of_width<0>(x, width, out, share);
+  with_kernel_width(width, [&](auto known) {
+    pairs_from_steps_of_width<decltype(known)::value>(x, width, out, share);
+  });
 }
 
 // The pack_pairs of this kernel (see MicroKernel::pack_pairs): an fp32 panel is `width`
@@ -260,8 +270,9 @@ GANKIT_TARGET_AVX512_BF16 __attribute__((always_inline)) inline void slots_from_
   }
 }
 
-// Measured against the scratch alone (Zen 5, 2026-12-08, 1024 rows of 784 floats at kc
-// 392 and 512 of 1024 at kc 512, W = 32): see the commit that added it.
+// Measured against the scratch alone (Zen 5, 2026-12-08, W = 32): 1024 rows x 392 of
+// 784 floats 36 -> 27 us cached, 117-127 -> 74-75 us from memory; rows 4 KiB apart (512
+// x 512 of 1024) 23 -> 25 us cached, 65-69 -> 37-39 us from memory.
 template <int kWidth>
 GANKIT_TARGET_AVX512_BF16 void pairs_from_rows_of_width(const PackSource& x, int width, float* out, Share share) {
   const int w = kWidth > 0 ? kWidth : width;
@@ -290,9 +301,9 @@ GANKIT_TARGET_AVX512_BF16 void pairs_from_rows_of_width(const PackSource& x, int
 }
 
 GANKIT_TARGET_AVX512_BF16 void pairs_from_rows(const PackSource& x, int width, float* out, Share share) {
-  if (width == kMR) return pairs_from_rows_of_width<kMR>(x, width, out, share);
-  if (width == kNR) return pairs_from_rows_of_width<kNR>(x, width, out, share);
-  pairs_from_rows_of_width<0>(x, width, out, share);
+  with_kernel_width(width, [&](auto known) {
+    pairs_from_rows_of_width<decltype(known)::value>(x, width, out, share);
+  });
 }
 
 GANKIT_TARGET_AVX512_BF16 bool avx512_bf16_pack_pairs_direct(const PackSource& x, int width,
