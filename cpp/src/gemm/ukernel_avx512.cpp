@@ -76,45 +76,32 @@ GANKIT_TARGET_AVX512 inline void avx512_tile(std::int64_t k, const float* a, std
   store_tile<kRows>(lo, hi, c, ldc, m, n, accumulate, epilogue);
 }
 
-// The four readings of the operands (ukernel.h), for a tile of kRows rows.
-template <int kRows>
-GANKIT_TARGET_AVX512 void tile_packed(std::int64_t k, const float* a, std::int64_t lda,
-                                      const float* b, float* c, std::int64_t ldc, int m, int n,
-                                      bool accumulate, const TileEpilogue* epilogue) {
-  avx512_tile<kRows, true, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
+// The descriptor's two signatures (ukernel.h), for a tile of kRows rows with A packed
+// or read in place: B as a packed micro-panel (run, run_rowmajor_a), or B read in place
+// with its row stride (run_rowmajor_b, run_rowmajor_ab).
+template <int kRows, bool kPackedA>
+GANKIT_TARGET_AVX512 void tile_b_packed(std::int64_t k, const float* a, std::int64_t lda,
+                                        const float* b, float* c, std::int64_t ldc, int m, int n,
+                                        bool accumulate, const TileEpilogue* epilogue) {
+  avx512_tile<kRows, kPackedA, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
 }
 
-template <int kRows>
-GANKIT_TARGET_AVX512 void tile_rowmajor_a(std::int64_t k, const float* a, std::int64_t lda,
-                                          const float* b, float* c, std::int64_t ldc, int m,
-                                          int n, bool accumulate, const TileEpilogue* epilogue) {
-  avx512_tile<kRows, false, true>(k, a, lda, b, kNR, c, ldc, m, n, accumulate, epilogue);
-}
-
-template <int kRows>
-GANKIT_TARGET_AVX512 void tile_rowmajor_b(std::int64_t k, const float* a, std::int64_t lda,
+template <int kRows, bool kPackedA>
+GANKIT_TARGET_AVX512 void tile_b_in_place(std::int64_t k, const float* a, std::int64_t lda,
                                           const float* b, std::int64_t ldb, float* c,
                                           std::int64_t ldc, int m, int n, bool accumulate,
                                           const TileEpilogue* epilogue) {
-  avx512_tile<kRows, true, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
-}
-
-template <int kRows>
-GANKIT_TARGET_AVX512 void tile_rowmajor_ab(std::int64_t k, const float* a, std::int64_t lda,
-                                           const float* b, std::int64_t ldb, float* c,
-                                           std::int64_t ldc, int m, int n, bool accumulate,
-                                           const TileEpilogue* epilogue) {
-  avx512_tile<kRows, false, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
+  avx512_tile<kRows, kPackedA, false>(k, a, lda, b, ldb, c, ldc, m, n, accumulate, epilogue);
 }
 
 // Reached only through avx512_micro_kernel().shorter, and run with that kernel's
 // blocking (gemm.cpp): the Blocking here is never read, and is the same for clarity.
 const MicroKernel& avx512_short_micro_kernel() {
-  static const MicroKernel kernel{"avx512", kShortMR, kNR, tile_packed<kShortMR>, cpu_detail::has_avx512f,
-                                  kAvx512Blocking, &avx2_skinny_kernels(),
-                                  tile_rowmajor_a<kShortMR>, /*fuses_epilogue=*/true,
+  static const MicroKernel kernel{"avx512", kShortMR, kNR, tile_b_packed<kShortMR, true>,
+                                  cpu_detail::has_avx512f, kAvx512Blocking, &avx2_skinny_kernels(),
+                                  tile_b_packed<kShortMR, false>, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
-                                  tile_rowmajor_b<kShortMR>, tile_rowmajor_ab<kShortMR>};
+                                  tile_b_in_place<kShortMR, true>, tile_b_in_place<kShortMR, false>};
   return kernel;
 }
 
@@ -127,11 +114,11 @@ const MicroKernel& avx512_short_micro_kernel() {
 // this kernel keeps its measured constants; the model's kc (256 on a 48 KiB 12-way L1)
 // awaits a measurement on an AVX-512 machine.
 const MicroKernel& avx512_micro_kernel() {
-  static const MicroKernel kernel{"avx512", kMR, kNR, tile_packed<kMR>, cpu_detail::has_avx512f,
+  static const MicroKernel kernel{"avx512", kMR, kNR, tile_b_packed<kMR, true>, cpu_detail::has_avx512f,
                                   kAvx512Blocking, &avx2_skinny_kernels(),
-                                  tile_rowmajor_a<kMR>, /*fuses_epilogue=*/true,
+                                  tile_b_packed<kMR, false>, /*fuses_epilogue=*/true,
                                   /*blocking_from_model=*/false, /*pack_pairs=*/nullptr,
-                                  tile_rowmajor_b<kMR>, tile_rowmajor_ab<kMR>,
+                                  tile_b_in_place<kMR, true>, tile_b_in_place<kMR, false>,
                                   &avx512_short_micro_kernel()};
   return kernel;
 }
